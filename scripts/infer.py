@@ -1,0 +1,82 @@
+"""Audio file(s) + checkpoint -> motion: `python scripts/infer.py ckpt=PATH audio=FILE_OR_DIR out=DIR`.
+
+Writes `out/NAME.npz` holding `motion` float32 `[T, D]`, `fps` and `source` (the audio file's name).
+A file that fails is reported on one line and the rest go on; the exit code is 1 if any failed.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import hydra
+import numpy as np
+from omegaconf import DictConfig
+
+from audio2motion import load_model
+from audio2motion.audio_io import is_audio_file, load_audio
+from audio2motion.errors import InputError
+
+os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
+
+
+def audio_files(source: Path) -> list[Path]:
+    """The file itself, or the audio files directly inside the folder, sorted by name."""
+    if source.is_dir():
+        files = sorted(p for p in source.iterdir() if is_audio_file(p))
+        if not files:
+            raise InputError(f"{source}: folder holds no .wav, .flac, .ogg or .mp3 files")
+        return files
+    if not source.exists():
+        raise InputError(f"{source}: no such audio file or folder")
+    return [source]
+
+
+def write_npz(path: Path, **arrays) -> None:
+    """Write to a temporary file beside `path`, then rename: `path` is whole or absent, never partial."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="infer")
+def main(cfg: DictConfig) -> None:
+    try:
+        generator = load_model(cfg.ckpt, map_location=cfg.device)
+        files = audio_files(Path(cfg.audio))
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed, written = 0, {}
+    for file in files:
+        target = out / f"{file.stem}.npz"
+        try:
+            if target in written:
+                raise InputError(f"{file}: same output name {target.name} as {written[target].name}")
+            waveform, sample_rate = load_audio(file)
+            try:
+                motion = generator.generate(waveform.to(cfg.device), sample_rate, cfg.overlap)
+            except ValueError as err:
+                raise InputError(f"{file}: {err}") from err
+            write_npz(
+                target, motion=motion.cpu().numpy(), fps=np.float32(generator.fps), source=np.str_(file.name)
+            )
+            written[target] = file
+            print(f"{file} -> {target} ({motion.shape[0]} frames at {generator.fps:g} fps)")
+        except InputError as err:
+            failed += 1
+            print(f"error: {err}", file=sys.stderr)
+    if failed:
+        print(f"{failed} of {len(files)} files failed", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Lightning data module: folder data set (generated first when synthetic) -> features -> windows."""
+
+import json
+import logging
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+
+from audio2motion.data.folder import Clip, find_pairs, load_clip, read_channel_names, split_names
+from audio2motion.data.synthetic import generator_settings, rules_from_config, write_synthetic_dataset
+from audio2motion.data.windows import WindowDataset
+from audio2motion.errors import InputError
+from audio2motion.features import AudioFeaturizer
+
+log = logging.getLogger(__name__)
+
+
+class MotionDataModule(L.LightningDataModule):
+    """Clips of the generic folder format at `root`, featurized in memory and cut into windows.
+
+    With `generator` settings, `root` is a synthetic data set made (or remade, when the settings
+    changed) by `prepare_data`. After `setup`, `stats` holds the per-channel mean and standard deviation
+    of features and motion over the training split, and `layout` describes the motion channels.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        fps: float,
+        features: dict,
+        window: int = 120,
+        stride: int = 30,
+        batch_size: int = 32,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        split_seed: int = 0,
+        max_length_mismatch: int = 2,
+        generator: dict | None = None,
+    ):
+        super().__init__()
+        if fps <= 0:
+            raise InputError(f"data.fps must be positive, got {fps}")
+        self.root = Path(root)
+        self.fps = float(fps)
+        self.featurizer = AudioFeaturizer(fps=fps, **features)
+        self.window, self.stride, self.batch_size = window, stride, batch_size
+        self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
+        self.max_length_mismatch = max_length_mismatch
+        self.generator = dict(generator) if generator else None
+        self.clips: dict[str, list[Clip]] | None = None
+
+    def prepare_data(self) -> None:
+        if self.generator is None:
+            return
+        settings = dict(self.generator)
+        rules = rules_from_config(settings.pop("rules", {}))
+        wanted = generator_settings(fps=self.fps, rules=rules, **settings)
+        recorded = self.root / "generator.json"
+        if recorded.is_file() and json.loads(recorded.read_text()) == wanted:
+            return
+        if self.root.exists() and any(self.root.iterdir()) and not recorded.is_file():
+            raise InputError(f"{self.root}: holds files the generator did not make; pick another data.root")
+        log.info("Generating a synthetic data set in %s", self.root)
+        write_synthetic_dataset(self.root, fps=self.fps, rules=rules, **settings)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.clips is not None:
+            return
+        pairs = find_pairs(self.root)
+        splits = split_names(self.root, list(pairs), self.split_seed, self.val_fraction, self.test_fraction)
+        self.clips = {
+            split: [load_clip(pairs[name], self.featurizer, self.max_length_mismatch) for name in names]
+            for split, names in splits.items()
+        }
+        dims = {clip.motion.shape[1] for clips in self.clips.values() for clip in clips}
+        if len(dims) > 1:
+            raise InputError(
+                f"{self.root}: motion files differ in width (D = {sorted(dims)}); all must match"
+            )
+        train = self.clips["train"]
+        features = torch.cat([clip.features for clip in train])  # [sum T, F]
+        motion = torch.cat([clip.motion for clip in train])  # [sum T, D]
+        self.stats = {
+            "feature_mean": features.mean(0),
+            "feature_std": features.std(0),
+            "motion_mean": motion.mean(0),
+            "motion_std": motion.std(0),
+        }
+        dim = motion.shape[1]
+        self.layout = {"fps": self.fps, "dim": dim, "channels": read_channel_names(self.root, dim)}
+        log.info(
+            "%s: %s clips (train/val/test), %d feature and %d motion channels",
+            self.root,
+            "/".join(str(len(self.clips[s])) for s in ("train", "val", "test")),
+            features.shape[1],
+            dim,
+        )
+
+    @property
+    def feature_dim(self) -> int:
+        return self.featurizer.dim
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(
+            "train", WindowDataset(self.clips["train"], self.window, self.stride, jitter=True)
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", WindowDataset(self.clips["val"], self.window, self.window, jitter=False))
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", WindowDataset(self.clips["test"], self.window, self.window, jitter=False))
+
+    def _loader(self, split: str, dataset: WindowDataset) -> DataLoader:
+        if len(dataset) == 0:
+            raise InputError(f"{self.root}: the {split} split has no clips")
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=split == "train",
+            drop_last=split == "train" and len(dataset) > self.batch_size,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+        )

@@ -1,0 +1,139 @@
+"""The generic folder format: `ROOT/NAME.{wav,flac,ogg,mp3}` beside `ROOT/NAME.npy` (float32 `[T, D]`).
+
+Optional files: `train.txt`, `val.txt`, `test.txt` (one name a line) fix the split; `channels.txt` names
+the D motion channels, one a line. data/README.md documents the format for users.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from audio2motion.audio_io import AUDIO_EXTENSIONS, is_audio_file, load_audio
+from audio2motion.errors import InputError
+from audio2motion.features import AudioFeaturizer
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    audio: Path
+    motion: Path
+
+
+@dataclass(frozen=True)
+class Clip:
+    name: str
+    features: torch.Tensor  # [T, F]
+    motion: torch.Tensor  # [T, D]
+
+
+def find_pairs(root: str | Path) -> dict[str, Pair]:
+    """Every audio file with a motion file of the same name, by name."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(f"{root}: data root is not a folder")
+    pairs, unpaired = {}, []
+    for audio in sorted(p for p in root.iterdir() if is_audio_file(p)):
+        motion = audio.with_suffix(".npy")
+        if not motion.is_file():
+            unpaired.append(audio.name)
+        elif audio.stem in pairs:
+            raise InputError(f"{audio}: a second audio file for the motion {motion.name}")
+        else:
+            pairs[audio.stem] = Pair(audio.stem, audio, motion)
+    if not pairs:
+        raise InputError(
+            f"{root}: no pairs of audio ({', '.join(AUDIO_EXTENSIONS)}) and motion (.npy) files of one name"
+        )
+    if unpaired:
+        log.warning(
+            "%s: %d audio files have no .npy motion and are left out: %s", root, len(unpaired), unpaired[:5]
+        )
+    return pairs
+
+
+def split_names(root: str | Path, names: list[str], seed: int, val_fraction: float, test_fraction: float):
+    """Names per split. Split files, where any exist, decide the split alone (a missing file is an empty
+    split); otherwise a seeded shuffle gives val and test at least one clip each whenever there are 3 or
+    more clips (2 clips: one train, one val)."""
+    root = Path(root)
+    files = {split: root / f"{split}.txt" for split in SPLITS}
+    if any(f.is_file() for f in files.values()):
+        splits = {}
+        for split, file in files.items():
+            listed = file.read_text().split() if file.is_file() else []
+            for name in listed:
+                if name not in names:
+                    raise InputError(f"{file}: lists '{name}', which has no audio and motion pair in {root}")
+            splits[split] = listed
+        for split in ("train", "val"):
+            if not splits[split]:
+                raise InputError(f"{files[split]}: the {split} split is empty; list at least one name")
+        return splits
+    if len(names) < 2:
+        raise InputError(
+            f"{root}: {len(names)} clip; a train/val split needs 2 or more (or train.txt and val.txt)"
+        )
+    order = sorted(names)
+    random.Random(seed).shuffle(order)
+    n_val = max(1, round(val_fraction * len(order)))
+    n_test = max(1, round(test_fraction * len(order))) if len(order) >= 3 else 0
+    n_val = min(n_val, len(order) - 1 - n_test)
+    return {
+        "val": order[:n_val],
+        "test": order[n_val : n_val + n_test],
+        "train": order[n_val + n_test :],
+    }
+
+
+def read_channel_names(root: str | Path, dim: int) -> list[str]:
+    """`channels.txt` when present (one name per motion channel), else `c0 .. c{D-1}`."""
+    file = Path(root) / "channels.txt"
+    if not file.is_file():
+        return [f"c{i}" for i in range(dim)]
+    names = file.read_text().split()
+    if len(names) != dim:
+        raise InputError(f"{file}: names {len(names)} channels but the motion has {dim}")
+    return names
+
+
+def load_motion(path: Path) -> np.ndarray:
+    """A finite float `[T, D]` array from a .npy file."""
+    try:
+        motion = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{path}: not a readable .npy array ({err})") from err
+    if motion.ndim != 2 or motion.shape[0] == 0 or motion.shape[1] == 0:
+        raise InputError(f"{path}: motion must be a [T, D] array, got shape {list(motion.shape)}")
+    if not np.issubdtype(motion.dtype, np.floating):
+        raise InputError(f"{path}: motion must be floating point, got {motion.dtype}")
+    if not np.isfinite(motion).all():
+        raise InputError(f"{path}: motion holds NaN or infinite values")
+    return motion.astype(np.float32)
+
+
+def load_clip(pair: Pair, featurizer: AudioFeaturizer, max_length_mismatch: int) -> Clip:
+    """Features and motion of one pair, trimmed to the shorter when they differ by at most
+    `max_length_mismatch` frames."""
+    motion = load_motion(pair.motion)
+    waveform, sample_rate = load_audio(pair.audio)
+    try:
+        features = featurizer(waveform, sample_rate)
+    except ValueError as err:
+        raise InputError(f"{pair.audio}: {err}") from err
+    mismatch = abs(features.shape[0] - motion.shape[0])
+    if mismatch > max_length_mismatch:
+        raise InputError(
+            f"{pair.motion}: {motion.shape[0]} frames but its audio gives {features.shape[0]} at "
+            f"{featurizer.fps:g} fps (more than data.max_length_mismatch={max_length_mismatch} apart)"
+        )
+    frames = min(features.shape[0], motion.shape[0])
+    return Clip(pair.name, features[:frames], torch.from_numpy(motion[:frames]))

@@ -1,0 +1,112 @@
+"""Audio features on the motion's frame grid, computed with torchaudio.
+
+Every input is mixed down to mono and resampled to one internal rate, so the same sound at any sample
+rate or channel count gives the same features. Frame `i` is centred on time `i / fps` seconds exactly
+(frames are cut at rounded sample positions instead of a fixed integer hop), so features line up one to
+one with motion frames for any (sample rate, fps) pair, 16 kHz at 30 fps or 44.1 kHz at 29.97 fps alike.
+"""
+
+from collections.abc import Sequence
+
+import torch
+import torchaudio.functional as AF
+from torch import nn
+
+FEATURE_NAMES = ("mel", "onset", "rms")
+
+
+def num_frames(num_samples: int, sample_rate: int, fps: float) -> int:
+    """Motion frames covered by `num_samples` of audio: floor(duration x fps)."""
+    return int(num_samples * fps // sample_rate)
+
+
+class AudioFeaturizer(nn.Module):
+    """Waveform -> per-frame features `[T, F]` at `fps` frames per second.
+
+    Features, in this order when listed: `mel` (log mel power, `n_mels` channels), `onset` (spectral
+    flux of the log mel: the summed rise in energy since the previous frame, 1 channel), `rms` (root mean
+    square amplitude of the frame's samples, 1 channel).
+    """
+
+    def __init__(
+        self,
+        fps: float = 30.0,
+        sample_rate: int = 16000,
+        n_fft: int = 1024,
+        n_mels: int = 64,
+        f_min: float = 0.0,
+        f_max: float | None = None,
+        log_floor: float = 1e-8,
+        features: Sequence[str] = FEATURE_NAMES,
+    ):
+        super().__init__()
+        unknown = set(features) - set(FEATURE_NAMES)
+        if unknown or not features:
+            raise ValueError(f"features must be a non-empty subset of {FEATURE_NAMES}, got {list(features)}")
+        if fps <= 0 or sample_rate <= 0:
+            raise ValueError(f"fps and sample_rate must be positive, got {fps} and {sample_rate}")
+        self.fps = float(fps)
+        self.sample_rate = int(sample_rate)
+        self.n_fft = int(n_fft)
+        self.log_floor = float(log_floor)
+        self.features = tuple(features)
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+        fbanks = AF.melscale_fbanks(
+            n_freqs=n_fft // 2 + 1,
+            f_min=f_min,
+            f_max=f_max if f_max is not None else sample_rate / 2,
+            n_mels=n_mels,
+            sample_rate=sample_rate,
+            norm="slaney",
+            mel_scale="slaney",
+        )
+        self.register_buffer("fbanks", fbanks, persistent=False)  # [n_fft/2+1, n_mels]
+        self.dims = {"mel": n_mels, "onset": 1, "rms": 1}
+
+    @property
+    def dim(self) -> int:
+        """Feature channels F."""
+        return sum(self.dims[name] for name in self.features)
+
+    def forward(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> features `[T, F]`,
+        T = floor(duration x fps)."""
+        if waveform.ndim == 1:
+            waveform = waveform.unsqueeze(0)
+        if waveform.ndim != 2 or waveform.shape[-1] == 0:
+            raise ValueError(
+                f"waveform must be [samples] or [channels, samples], got {tuple(waveform.shape)}"
+            )
+        frames_out = num_frames(waveform.shape[-1], sample_rate, self.fps)
+        if frames_out == 0:
+            raise ValueError(
+                f"audio is shorter than one motion frame ({waveform.shape[-1] / sample_rate:.4f} s < "
+                f"1/{self.fps:g} s)"
+            )
+        mono = waveform.float().mean(dim=0)  # [S]
+        if sample_rate != self.sample_rate:
+            mono = AF.resample(mono, int(sample_rate), self.sample_rate)
+        frames = self._frames(mono, frames_out)  # [T, n_fft]
+        parts = []
+        # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then
+        # a level below full scale (1e-8: -80 dB).
+        power = torch.fft.rfft(frames * self.window).abs().pow(2) / self.window.sum() ** 2  # [T, n_fft/2+1]
+        log_mel = torch.log(power @ self.fbanks + self.log_floor)  # [T, n_mels]
+        for name in self.features:
+            if name == "mel":
+                parts.append(log_mel)
+            elif name == "onset":
+                rise = torch.relu(log_mel[1:] - log_mel[:-1]).mean(dim=-1)  # [T-1]
+                parts.append(torch.cat([rise.new_zeros(1), rise]).unsqueeze(-1))
+            else:
+                parts.append(frames.pow(2).mean(dim=-1, keepdim=True).sqrt())
+        return torch.cat(parts, dim=-1)  # [T, F]
+
+    def _frames(self, mono: torch.Tensor, count: int) -> torch.Tensor:
+        """Windows of n_fft samples centred on round(i x rate / fps), zero-padded at both ends."""
+        half = self.n_fft // 2
+        # The tail pad also covers a resampled signal a few samples shorter than duration x rate.
+        padded = torch.nn.functional.pad(mono, (half, self.n_fft))  # [S + half + n_fft]
+        centres = torch.round(torch.arange(count, dtype=torch.float64) * self.sample_rate / self.fps).long()
+        index = centres.unsqueeze(1) + torch.arange(self.n_fft).unsqueeze(0)  # [T, n_fft]
+        return padded[index.to(mono.device)]

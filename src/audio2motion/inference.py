@@ -1,0 +1,88 @@
+"""Turn a training checkpoint plus any audio into motion."""
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from audio2motion.errors import InputError
+from audio2motion.features import AudioFeaturizer
+from audio2motion.models import Audio2Motion, Normalizer
+
+PARTS = ("model", "feature_norm", "motion_norm")
+
+
+class MotionGenerator(nn.Module):
+    """Featurizer, normalisation and model rebuilt from a checkpoint; `generate` runs them on a waveform.
+
+    Audio longer than `window` frames is cut into windows that overlap by `overlap` frames, run as one
+    batch, and blended with linear cross-fades over each overlap, so no seam shows.
+    """
+
+    def __init__(self, hparams: dict, state_dict: dict[str, torch.Tensor]):
+        super().__init__()
+        layout = hparams["layout"]
+        self.layout = layout
+        self.window = int(hparams["window"])
+        self.featurizer = AudioFeaturizer(fps=layout["fps"], **hparams["features"])
+        self.model = Audio2Motion(hparams["feature_dim"], layout["dim"], **hparams["net"])
+        self.feature_norm = Normalizer(hparams["feature_dim"])
+        self.motion_norm = Normalizer(layout["dim"])
+        for part in PARTS:
+            prefix = f"{part}."
+            getattr(self, part).load_state_dict(
+                {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+            )
+        self.eval()
+
+    @property
+    def fps(self) -> float:
+        return float(self.layout["fps"])
+
+    @torch.inference_mode()
+    def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> torch.Tensor:
+        """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> motion `[T, D]` in the
+        data's units, T = floor(duration x fps)."""
+        features = self.featurizer(waveform, sample_rate)  # [T, F]
+        frames = features.shape[0]
+        window = min(self.window, frames)
+        overlap = self.window // 4 if overlap is None else overlap
+        overlap = min(overlap, window - 1)
+        hop = window - overlap
+        starts = list(range(0, max(frames - window, 0) + 1, hop))
+        if starts[-1] + window < frames:
+            starts.append(frames - window)
+        batch = torch.stack([features[s : s + window] for s in starts])  # [N, W, F]
+        pred = self.motion_norm.inverse(self.model(self.feature_norm(batch)))  # [N, W, D]
+        # Linear ramps over the overlaps; a window's weight never reaches 0 inside it.
+        ramp = torch.ones(window)
+        if overlap:
+            edge = torch.arange(1, overlap + 1, dtype=torch.float32) / (overlap + 1)
+            ramp[:overlap], ramp[-overlap:] = edge, edge.flip(0)
+        total = torch.zeros(frames, pred.shape[-1])
+        weight = torch.zeros(frames, 1)
+        for i, start in enumerate(starts):
+            w = ramp.clone()
+            if i == 0:
+                w[:overlap] = 1  # nothing before the first window to blend with
+            if i == len(starts) - 1:
+                w[window - overlap :] = 1
+            total[start : start + window] += w[:, None] * pred[i]
+            weight[start : start + window] += w[:, None]
+        return total / weight  # [T, D]
+
+
+def load_model(path: str | Path, map_location: str = "cpu") -> MotionGenerator:
+    """A MotionGenerator from a training checkpoint (`last.ckpt` or a best one), loaded with
+    `weights_only=True`, so a checkpoint can never run code."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such checkpoint")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        hparams, state_dict = checkpoint["hyper_parameters"], checkpoint["state_dict"]
+    except Exception as err:  # a truncated zip, a pickle with code, a file of another program
+        raise InputError(
+            f"{path}: not a readable audio2motion checkpoint ({type(err).__name__}: {err})"
+        ) from err
+    return MotionGenerator(hparams, state_dict)

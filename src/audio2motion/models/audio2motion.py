@@ -1,0 +1,78 @@
+"""The audio-to-motion model: audio encoder -> DenseFiLM-modulated residual motion blocks -> head."""
+
+import torch
+from einops import repeat
+from torch import nn
+
+from audio2motion.models.blocks import ResidualMotionBlock
+
+
+class AudioEncoder(nn.Module):
+    """Normalised audio features `[B, T, F]` -> per-frame embeddings `[B, T, d]`, clip vector `[B, d]`."""
+
+    def __init__(
+        self, feature_dim: int, dim: int, layers: int, kernel_size: int, causal: bool, dropout: float
+    ):
+        super().__init__()
+        self.proj = nn.Linear(feature_dim, dim)
+        self.blocks = nn.ModuleList(
+            ResidualMotionBlock(dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout)
+            for i in range(layers)
+        )
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.proj(features)  # [B, T, d]
+        for block in self.blocks:
+            h = block(h)  # [B, T, d]
+        frames = self.norm(h)  # [B, T, d]
+        return frames, frames.mean(dim=1)  # [B, T, d], [B, d]
+
+
+class Audio2Motion(nn.Module):
+    """Audio features to motion, both normalised per channel.
+
+    A learned query, repeated over the frames, passes through `blocks` residual motion blocks, each
+    modulated by DenseFiLM on the audio embedding: per frame (`conditioning="frame"`) or one vector per
+    clip (`"clip"`, the Audio2Photoreal form). Block i's convolution has dilation
+    `2 ** (i % dilation_cycle)`.
+    """
+
+    def __init__(
+        self,
+        feature_dim: int,
+        motion_dim: int,
+        dim: int = 128,
+        blocks: int = 8,
+        mixing: tuple[str, ...] = ("conv",),
+        kernel_size: int = 3,
+        dilation_cycle: int = 4,
+        heads: int = 4,
+        causal: bool = False,
+        dropout: float = 0.1,
+        encoder_layers: int = 3,
+        conditioning: str = "frame",
+    ):
+        super().__init__()
+        if conditioning not in ("frame", "clip"):
+            raise ValueError(f"conditioning must be 'frame' or 'clip', got {conditioning!r}")
+        self.conditioning = conditioning
+        self.encoder = AudioEncoder(feature_dim, dim, encoder_layers, kernel_size, causal, dropout)
+        self.query = nn.Parameter(torch.randn(dim) * 0.02)
+        self.blocks = nn.ModuleList(
+            ResidualMotionBlock(
+                dim, tuple(mixing), kernel_size, 2 ** (i % dilation_cycle), heads, causal, dropout
+            )
+            for i in range(blocks)
+        )
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, motion_dim)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """`features` `[B, T, F]` -> motion `[B, T, D]`."""
+        per_frame, per_clip = self.encoder(features)  # [B, T, d], [B, d]
+        cond = per_frame if self.conditioning == "frame" else per_clip
+        x = repeat(self.query, "d -> b t d", b=features.shape[0], t=features.shape[1])  # [B, T, d]
+        for block in self.blocks:
+            x = block(x, cond)  # [B, T, d]
+        return self.head(self.norm(x))  # [B, T, D]

@@ -1,0 +1,81 @@
+"""The residual motion block: pre-norm, temporal mixing, DenseFiLM, dropout, residual add."""
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from audio2motion.models.densefilm import DenseFiLM
+
+MIXERS = ("conv", "attention")
+
+
+class DilatedConv(nn.Module):
+    """Dilated temporal convolution, GELU, then a per-frame linear layer. Causal pads on the past only."""
+
+    def __init__(self, dim: int, kernel_size: int, dilation: int, causal: bool):
+        super().__init__()
+        reach = (kernel_size - 1) * dilation
+        self.padding = (reach, 0) if causal else (reach // 2, reach - reach // 2)
+        self.conv = nn.Conv1d(dim, dim, kernel_size, dilation=dilation)
+        self.act = nn.GELU()
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        h = rearrange(h, "b t d -> b d t")
+        h = self.conv(nn.functional.pad(h, self.padding))  # [B, d, T]
+        return self.proj(self.act(rearrange(h, "b d t -> b t d")))  # [B, T, d]
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention over the frames of a window; causal masks the future."""
+
+    def __init__(self, dim: int, heads: int, causal: bool):
+        super().__init__()
+        self.causal = causal
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        mask = None
+        if self.causal:
+            frames = h.shape[1]
+            mask = torch.ones(frames, frames, dtype=torch.bool, device=h.device).triu(1)  # True = hidden
+        return self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]  # [B, T, d]
+
+
+class ResidualMotionBlock(nn.Module):
+    """`x + dropout(film(mix(norm(x)), cond))`; with `cond=None` the block is its unconditioned path.
+
+    `mixing` lists the temporal mixers applied in order: "conv" (dilated convolution), "attention".
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        mixing: tuple[str, ...] = ("conv",),
+        kernel_size: int = 3,
+        dilation: int = 1,
+        heads: int = 4,
+        causal: bool = False,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        unknown = set(mixing) - set(MIXERS)
+        if unknown or not mixing:
+            raise ValueError(f"mixing must list some of {MIXERS}, got {list(mixing)}")
+        self.norm = nn.LayerNorm(dim)
+        self.mixers = nn.ModuleList(
+            DilatedConv(dim, kernel_size, dilation, causal)
+            if name == "conv"
+            else SelfAttention(dim, heads, causal)
+            for name in mixing
+        )
+        self.film = DenseFiLM(dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.norm(x)  # [B, T, d]
+        for mixer in self.mixers:
+            h = mixer(h)  # [B, T, d]
+        if cond is not None:
+            h = self.film(h, cond)  # [B, T, d]
+        return x + self.dropout(h)

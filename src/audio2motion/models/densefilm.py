@@ -1,0 +1,27 @@
+"""DenseFiLM: feature-wise affine modulation of motion features by a condition (Audio2Photoreal, EDGE)."""
+
+import torch
+from einops import rearrange
+from torch import nn
+
+
+class DenseFiLM(nn.Module):
+    """`(1 + scale) * h + shift` with `scale, shift = Linear(d, 2d)(Mish(c))`.
+
+    The linear layer starts at zero, so a fresh DenseFiLM is the identity. A condition `[B, d]` (one per
+    clip) is broadcast over time; a condition `[B, T, d]` modulates each frame with its own vector.
+    """
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.act = nn.Mish()
+        self.proj = nn.Linear(dim, 2 * dim)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        params = self.proj(self.act(cond))  # [B, 2d] or [B, T, 2d]
+        if params.ndim == 2:
+            params = rearrange(params, "b d -> b 1 d")  # [B, 1, 2d]
+        scale, shift = params.chunk(2, dim=-1)  # [B, T or 1, d] each
+        return (1 + scale) * h + shift  # [B, T, d]

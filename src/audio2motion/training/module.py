@@ -1,0 +1,117 @@
+"""LightningModule: losses, optimiser and schedule, metrics around the plain Audio2Motion model."""
+
+import math
+
+import lightning as L
+import torch
+
+from audio2motion.models import Audio2Motion, Normalizer
+
+
+def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float) -> float:
+    """Learning-rate factor: linear warm-up from 0 to 1, then cosine decay to `min_lr_ratio`."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class Audio2MotionModule(L.LightningModule):
+    """Trains `Audio2Motion` on windows of normalised features and motion.
+
+    Everything needed to rebuild the model travels in the checkpoint: the constructor's arguments as
+    plain data (`hyper_parameters`) and the normalisation statistics as buffers (`state_dict`).
+    """
+
+    def __init__(
+        self,
+        net: dict,
+        loss: dict,
+        optimizer: dict,
+        scheduler: dict,
+        features: dict,
+        layout: dict,
+        feature_dim: int,
+        window: int,
+    ):
+        super().__init__()
+        self.save_hyperparameters(logger=False)
+        self.model = Audio2Motion(feature_dim, layout["dim"], **net)
+        self.feature_norm = Normalizer(feature_dim)
+        self.motion_norm = Normalizer(layout["dim"])
+        self._val_sums: dict[str, torch.Tensor] = {}
+
+    def set_stats(self, stats: dict[str, torch.Tensor]) -> None:
+        """Normalisation from the training split (see MotionDataModule.stats)."""
+        self.feature_norm.set_stats(stats["feature_mean"], stats["feature_std"])
+        self.motion_norm.set_stats(stats["motion_mean"], stats["motion_std"])
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """Raw features `[B, T, F]` -> normalised motion `[B, T, D]`."""
+        return self.model(self.feature_norm(features))
+
+    def _losses(self, batch: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        target = self.motion_norm(batch["motion"])  # [B, T, D]
+        pred = self(batch["features"])  # [B, T, D]
+        mask = batch["mask"].unsqueeze(-1).to(pred.dtype)  # [B, T, 1]
+        recon = ((pred - target).pow(2) * mask).sum() / (mask.sum() * pred.shape[-1])
+        vel_mask = mask[:, 1:] * mask[:, :-1]  # [B, T-1, 1]
+        vel_err = (pred.diff(dim=1) - target.diff(dim=1)).pow(2) * vel_mask
+        velocity = vel_err.sum() / (vel_mask.sum().clamp(min=1) * pred.shape[-1])
+        weights = self.hparams.loss
+        total = weights["recon_weight"] * recon + weights["velocity_weight"] * velocity
+        return {"loss": total, "recon": recon, "velocity": velocity}, pred, target
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        losses, _, _ = self._losses(batch)
+        loss = losses.pop("loss")
+        batch_size = batch["mask"].shape[0]
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
+        self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=batch_size)
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._val_sums = {}
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        losses, pred, target = self._losses(batch)
+        batch_size = batch["mask"].shape[0]
+        self.log("val/loss", losses.pop("loss"), prog_bar=True, batch_size=batch_size)
+        self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=batch_size)
+        # Per-channel sums over real frames for the normalised error of the model and of the mean pose.
+        mask = batch["mask"]  # [B, T]
+        pred, target = pred[mask].float(), target[mask].float()  # [N, D]
+        sums = {
+            "count": torch.tensor(float(target.shape[0]), device=target.device),
+            "target": target.sum(0),
+            "target_sq": target.pow(2).sum(0),
+            "error_sq": (pred - target).pow(2).sum(0),
+        }
+        for key, value in sums.items():
+            self._val_sums[key] = self._val_sums.get(key, 0) + value
+
+    def on_validation_epoch_end(self) -> None:
+        """`val/nmse`: squared error summed over channels / target variance summed over channels (so a
+        channel that barely moves in the val split cannot dominate), for the model and for always
+        predicting the training mean pose (0 in normalised units)."""
+        if not self._val_sums:
+            return
+        sums = {k: self.all_gather(v).reshape(-1, *v.shape).sum(0) for k, v in self._val_sums.items()}
+        count = sums["count"]
+        variance = (sums["target_sq"] / count - (sums["target"] / count).pow(2)).sum().clamp(min=1e-8)
+        self.log("val/nmse", sums["error_sq"].sum() / count / variance, prog_bar=True)
+        self.log("val/nmse_mean_pose", sums["target_sq"].sum() / count / variance)
+
+    def configure_optimizers(self):
+        opt = self.hparams.optimizer
+        optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=opt["lr"], weight_decay=opt["weight_decay"], betas=tuple(opt["betas"])
+        )
+        sched = self.hparams.scheduler
+        total = self.trainer.estimated_stepping_batches
+        total = int(total) if math.isfinite(total) else int(sched["total_steps"])
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: warmup_cosine(step, sched["warmup_steps"], total, sched["min_lr_ratio"]),
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,59 @@
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tone_mix(sample_rate: int, seconds: float, channels: int = 1) -> np.ndarray:
+    """A band-limited test sound (four sines under a loudness envelope), the same at any rate:
+    float32 `[samples]`, or `[samples, channels]` whose mean over channels is the mono sound."""
+    t = np.arange(int(round(seconds * sample_rate))) / sample_rate
+    envelope = 0.3 + 0.7 * np.abs(np.sin(2 * math.pi * 0.7 * t))
+    mono = envelope * sum(
+        a * np.sin(2 * math.pi * f * t) for a, f in [(0.3, 220), (0.2, 700), (0.15, 1500), (0.1, 3100)]
+    )
+    if channels == 1:
+        return mono.astype(np.float32)
+    spread = np.linspace(-0.5, 0.5, channels) * np.sin(2 * math.pi * 1.3 * t)[:, None]
+    return (mono[:, None] * (1 + spread)).astype(np.float32)
+
+
+def write_audio(path: Path, sample_rate: int, seconds: float, channels: int = 1, **kwargs) -> Path:
+    soundfile.write(path, tone_mix(sample_rate, seconds, channels), sample_rate, **kwargs)
+    return path
+
+
+@pytest.fixture
+def as_tensor():
+    return lambda array: torch.from_numpy(np.ascontiguousarray(np.atleast_2d(array.T)))
+
+
+def run_script(*args: str, cwd: Path = ROOT, timeout: float = 300):
+    """Run a project script (train.py, scripts/infer.py, ...) in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ}
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """RUN_DIR of a short `experiment=tiny` training on a freshly generated synthetic set."""
+    base = tmp_path_factory.mktemp("tiny")
+    result = run_script(
+        "train.py",
+        "experiment=tiny",
+        f"hydra.run.dir={base}/run",
+        f"paths.data_dir={base}/data",
+        "callbacks.progress_bar.refresh_rate=0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (base / "run" / "stdout.txt").write_text(result.stdout)
+    return base / "run"

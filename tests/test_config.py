@@ -1,0 +1,82 @@
+"""Every option of every config group composes, resolves and builds what it describes."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import OmegaConf, open_dict
+
+from audio2motion.models import Audio2Motion
+from audio2motion.training.run import _instantiate_all
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+GROUPS = [
+    "data",
+    "features",
+    "model",
+    "trainer",
+    "callbacks",
+    "logger",
+    "paths",
+    "hydra",
+    "debug",
+    "experiment",
+]
+OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
+NEEDS_GPU = {("trainer", "gpu"), ("trainer", "ddp")}
+
+
+def compose_train(overrides: list[str], tmp_path: Path):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[f"paths.output_dir={tmp_path}/run", f"paths.data_dir={tmp_path}/data", *overrides],
+            return_hydra_config=True,
+        )
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg.hydra
+    OmegaConf.resolve(cfg)
+    return cfg
+
+
+def test_every_group_has_options():
+    assert {group for group, _ in OPTIONS} == set(GROUPS)
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_option_composes_and_builds(group, option, tmp_path):
+    overrides = [f"{group}={option}"]
+    if (group, option) == ("data", "folder"):
+        overrides.append(f"data.root={tmp_path}")
+    cfg = compose_train(overrides, tmp_path)
+    assert cfg.data.fps > 0 and cfg.trainer.max_epochs >= 1
+    datamodule = instantiate(cfg.data, features=OmegaConf.to_container(cfg.features))
+    assert datamodule.featurizer.dim == cfg.features.n_mels + 2
+    model = Audio2Motion(datamodule.featurizer.dim, 7, **OmegaConf.to_container(cfg.model.net))
+    assert model(torch.randn(2, 16, datamodule.featurizer.dim)).shape == (2, 16, 7)
+    callbacks, loggers = _instantiate_all(cfg.get("callbacks")), _instantiate_all(cfg.get("logger"))
+    if (group, option) in NEEDS_GPU:
+        assert cfg.trainer.accelerator == "gpu" and cfg.trainer.precision == "bf16-mixed"
+        assert option != "ddp" or (cfg.trainer.strategy == "ddp" and cfg.trainer.devices == -1)
+        return
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers)
+    assert trainer.max_epochs == cfg.trainer.max_epochs
+
+
+def test_default_trainer_picks_the_cpu_without_a_gpu(tmp_path):
+    cfg = compose_train([], tmp_path)
+    expected = ("gpu", "bf16-mixed") if torch.cuda.is_available() else ("cpu", "32-true")
+    assert (cfg.trainer.accelerator, cfg.trainer.precision) == expected
+    assert cfg.callbacks.model_checkpoint.dirpath == f"{tmp_path}/run/checkpoints"
+    assert cfg.logger.tensorboard.save_dir == f"{tmp_path}/run"
+
+
+@pytest.mark.parametrize("name", ["infer", "make_synthetic"])
+def test_script_configs_compose(name, tmp_path):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(name, overrides=["+ckpt=x", "+audio=y", f"out={tmp_path}"] if name == "infer" else [])
+    assert cfg.out == str(tmp_path) or name == "make_synthetic"

@@ -1,0 +1,182 @@
+import numpy as np
+import pytest
+import soundfile
+import torch
+from conftest import write_audio
+
+from audio2motion.data.datamodule import MotionDataModule
+from audio2motion.data.folder import find_pairs, load_clip, split_names
+from audio2motion.data.synthetic import write_synthetic_dataset
+from audio2motion.data.windows import WindowDataset
+from audio2motion.errors import InputError
+from audio2motion.features import AudioFeaturizer
+
+FEATURES = {"n_mels": 16}
+
+
+def make_pair(root, name, seconds=2.0, sample_rate=16000, fps=30, extra_frames=0, dim=5, ext="wav", **kwargs):
+    write_audio(root / f"{name}.{ext}", sample_rate, seconds, **kwargs)
+    frames = int(round(seconds * sample_rate) * fps // sample_rate) + extra_frames
+    np.save(root / f"{name}.npy", np.random.default_rng(0).standard_normal((frames, dim)).astype(np.float32))
+
+
+@pytest.mark.parametrize("count", [3, 4, 5, 10, 64])
+def test_seeded_split_keeps_val_and_test_non_empty(tmp_path, count):
+    names = [f"c{i}" for i in range(count)]
+    splits = split_names(tmp_path, names, seed=0, val_fraction=0.1, test_fraction=0.1)
+    assert all(splits[s] for s in ("train", "val", "test"))
+    assert sorted(sum(splits.values(), [])) == sorted(names)
+    assert splits == split_names(tmp_path, list(reversed(names)), seed=0, val_fraction=0.1, test_fraction=0.1)
+    assert splits != split_names(tmp_path, names, seed=1, val_fraction=0.1, test_fraction=0.1) or count == 3
+
+
+def test_split_of_two_clips_and_of_one(tmp_path):
+    splits = split_names(tmp_path, ["a", "b"], 0, 0.1, 0.1)
+    assert (len(splits["train"]), len(splits["val"]), len(splits["test"])) == (1, 1, 0)
+    with pytest.raises(InputError, match="needs 2 or more"):
+        split_names(tmp_path, ["a"], 0, 0.1, 0.1)
+
+
+def test_split_files_decide_the_split(tmp_path):
+    (tmp_path / "train.txt").write_text("a\nb\n")
+    (tmp_path / "val.txt").write_text("c\n")
+    assert split_names(tmp_path, ["a", "b", "c", "d"], 0, 0.1, 0.1) == {
+        "train": ["a", "b"],
+        "val": ["c"],
+        "test": [],
+    }
+    (tmp_path / "test.txt").write_text("zzz\n")
+    with pytest.raises(InputError, match=r"test\.txt: lists 'zzz'"):
+        split_names(tmp_path, ["a", "b", "c"], 0, 0.1, 0.1)
+    (tmp_path / "test.txt").unlink()
+    (tmp_path / "val.txt").write_text("")
+    with pytest.raises(InputError, match=r"val\.txt: the val split is empty"):
+        split_names(tmp_path, ["a", "b", "c"], 0, 0.1, 0.1)
+
+
+@pytest.mark.parametrize(
+    ("ext", "kwargs"),
+    [
+        ("wav", {}),
+        ("flac", {}),
+        ("ogg", {"subtype": "VORBIS"}),
+        ("mp3", {"format": "MP3", "subtype": "MPEG_LAYER_III"}),
+    ],
+)
+def test_every_audio_format_pairs_with_its_motion(tmp_path, ext, kwargs):
+    make_pair(tmp_path, "song", seconds=2.0, sample_rate=44100, ext=ext, channels=2, **kwargs)
+    (tmp_path / "notes.txt").write_text("not audio")
+    (tmp_path / "lonely.wav").write_bytes((tmp_path / f"song.{ext}").read_bytes())
+    pairs = find_pairs(tmp_path)
+    assert list(pairs) == ["song"]
+    clip = load_clip(pairs["song"], AudioFeaturizer(fps=30, **FEATURES), max_length_mismatch=2)
+    # MP3 encoders add padding, so the decoded length may be a little longer than written.
+    assert 59 <= clip.features.shape[0] == clip.motion.shape[0] <= 60
+
+
+def test_lengths_within_tolerance_are_trimmed_and_beyond_it_refused(tmp_path):
+    featurizer = AudioFeaturizer(fps=30, **FEATURES)
+    make_pair(tmp_path, "long", extra_frames=2)
+    make_pair(tmp_path, "short", extra_frames=-2)
+    make_pair(tmp_path, "off", extra_frames=5)
+    pairs = find_pairs(tmp_path)
+    assert load_clip(pairs["long"], featurizer, 2).motion.shape[0] == 60
+    assert load_clip(pairs["short"], featurizer, 2).features.shape[0] == 58
+    with pytest.raises(InputError, match=r"off\.npy: 65 frames but its audio gives 60"):
+        load_clip(pairs["off"], featurizer, 2)
+
+
+def test_bad_motion_and_roots_are_named(tmp_path):
+    featurizer = AudioFeaturizer(fps=30, **FEATURES)
+    with pytest.raises(InputError, match="data root is not a folder"):
+        find_pairs(tmp_path / "missing")
+    with pytest.raises(InputError, match="no pairs of audio"):
+        find_pairs(tmp_path)
+    make_pair(tmp_path, "nan")
+    bad = np.load(tmp_path / "nan.npy")
+    bad[3, 1] = np.nan
+    np.save(tmp_path / "nan.npy", bad)
+    with pytest.raises(InputError, match=r"nan\.npy: motion holds NaN"):
+        load_clip(find_pairs(tmp_path)["nan"], featurizer, 2)
+    np.save(tmp_path / "nan.npy", np.zeros(60, dtype=np.float32))
+    with pytest.raises(InputError, match=r"nan\.npy: motion must be a \[T, D\] array"):
+        load_clip(find_pairs(tmp_path)["nan"], featurizer, 2)
+    (tmp_path / "nan.npy").write_text("hello")
+    with pytest.raises(InputError, match=r"nan\.npy: not a readable \.npy"):
+        load_clip(find_pairs(tmp_path)["nan"], featurizer, 2)
+
+
+def test_windows_cover_clips_and_pad_short_ones():
+    clip = type("Clip", (), {})()
+    clip.features, clip.motion = torch.randn(100, 3), torch.arange(100.0)[:, None].repeat(1, 2)
+    short = type("Clip", (), {})()
+    short.features, short.motion = torch.randn(20, 3), torch.randn(20, 2)
+    fixed = WindowDataset([clip, short], window=40, stride=40, jitter=False)
+    assert [s for _, s in fixed.index] == [0, 40, 60, 0]
+    item = fixed[3]
+    assert item["features"].shape == (40, 3) and item["mask"].sum() == 20 and not item["mask"][20:].any()
+    jittered = WindowDataset([clip], window=40, stride=10, jitter=True)
+    starts = {int(jittered[i]["motion"][0, 0]) for _ in range(20) for i in range(len(jittered))}
+    assert min(starts) == 0 and max(starts) == 60 and len(starts) > 30
+
+
+def test_datamodule_generates_once_and_normalises_from_train(tmp_path):
+    generator = {"num_clips": 5, "duration": 3.0, "sample_rate": 16000, "seed": 3}
+    dm = MotionDataModule(
+        str(tmp_path / "syn"),
+        fps=30,
+        features=FEATURES,
+        window=40,
+        stride=20,
+        batch_size=4,
+        generator=generator,
+    )
+    dm.prepare_data()
+    stamp = (tmp_path / "syn" / "clip_000.wav").stat().st_mtime_ns
+    dm.prepare_data()
+    assert (tmp_path / "syn" / "clip_000.wav").stat().st_mtime_ns == stamp
+    dm.setup("fit")
+    assert [len(dm.clips[s]) for s in ("train", "val", "test")] == [3, 1, 1]
+    train_motion = torch.cat([c.motion for c in dm.clips["train"]])
+    torch.testing.assert_close(dm.stats["motion_mean"], train_motion.mean(0))
+    assert dm.layout["channels"][0] == "left_arm.swing" and dm.layout["dim"] == 7
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["features"].shape == (4, 40, 18) and batch["motion"].shape == (4, 40, 7)
+    changed = MotionDataModule(
+        str(tmp_path / "syn"), fps=30, features=FEATURES, generator={**generator, "seed": 4}
+    )
+    changed.prepare_data()
+    assert (tmp_path / "syn" / "clip_000.wav").stat().st_mtime_ns != stamp
+
+
+def test_datamodule_will_not_overwrite_user_data(tmp_path):
+    make_pair(tmp_path, "mine")
+    generator = {"num_clips": 2, "duration": 1.0, "sample_rate": 16000, "seed": 0}
+    with pytest.raises(InputError, match="holds files the generator did not make"):
+        MotionDataModule(str(tmp_path), fps=30, features=FEATURES, generator=generator).prepare_data()
+    assert (tmp_path / "mine.wav").is_file()
+
+
+def test_datamodule_refuses_mixed_widths(tmp_path):
+    write_synthetic_dataset(tmp_path, num_clips=3, duration=1.0, sample_rate=16000, fps=30, seed=0)
+    np.save(tmp_path / "clip_001.npy", np.zeros((30, 4), dtype=np.float32))
+    with pytest.raises(InputError, match="differ in width"):
+        MotionDataModule(str(tmp_path), fps=30, features=FEATURES).setup()
+
+
+def test_audio_read_errors_name_the_file(tmp_path):
+    featurizer = AudioFeaturizer(fps=30, **FEATURES)
+    make_pair(tmp_path, "text")
+    (tmp_path / "text.wav").write_text("this is not a wav file")
+    make_pair(tmp_path, "empty")
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0, dtype=np.float32), 16000)
+    make_pair(tmp_path, "tiny")
+    soundfile.write(tmp_path / "tiny.wav", np.zeros(100, dtype=np.float32), 16000)
+    pairs = find_pairs(tmp_path)
+    for name, message in [
+        ("text", "not readable as audio"),
+        ("empty", "zero samples"),
+        ("tiny", "shorter than one motion frame"),
+    ]:
+        with pytest.raises(InputError, match=rf"{name}\.wav: .*{message}"):
+            load_clip(pairs[name], featurizer, 2)

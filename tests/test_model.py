@@ -1,0 +1,77 @@
+import pytest
+import torch
+
+from audio2motion.models import Audio2Motion, ResidualMotionBlock
+
+
+@pytest.mark.parametrize("mixing", [["conv"], ["attention"], ["conv", "attention"]])
+def test_block_is_its_unconditioned_path_at_initialisation(mixing):
+    torch.manual_seed(0)
+    block = ResidualMotionBlock(16, tuple(mixing), dilation=2, dropout=0.1).eval()
+    x = torch.randn(2, 12, 16)
+    unconditioned = block(x)
+    assert not torch.allclose(unconditioned, x)  # the block does something
+    torch.testing.assert_close(block(x, torch.randn(2, 12, 16)), unconditioned, rtol=0, atol=0)
+    torch.testing.assert_close(block(x, torch.randn(2, 16)), unconditioned, rtol=0, atol=0)
+
+
+def test_gradients_reach_the_densefilm_weights():
+    torch.manual_seed(0)
+    model = Audio2Motion(feature_dim=10, motion_dim=5, dim=16, blocks=3, encoder_layers=1)
+    model(torch.randn(2, 20, 10)).pow(2).mean().backward()
+    for block in model.blocks:
+        assert block.film.proj.weight.grad.abs().sum() > 0
+        assert block.film.proj.bias.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("conditioning", ["frame", "clip"])
+@pytest.mark.parametrize("mixing", [["conv"], ["conv", "attention"]])
+def test_model_shapes(conditioning, mixing):
+    model = Audio2Motion(
+        feature_dim=10, motion_dim=7, dim=16, blocks=2, mixing=mixing, conditioning=conditioning
+    )
+    assert model(torch.randn(3, 25, 10)).shape == (3, 25, 7)
+    assert model(torch.randn(1, 1, 10)).shape == (1, 1, 7)
+
+
+@pytest.mark.parametrize("mixing", [["conv"], ["attention"], ["conv", "attention"]])
+def test_causal_model_ignores_the_future(mixing):
+    torch.manual_seed(0)
+    model = Audio2Motion(10, 4, dim=16, blocks=3, mixing=mixing, causal=True, encoder_layers=2).eval()
+    for block in model.blocks:  # leave the zero start so that the audio reaches the output
+        torch.nn.init.normal_(block.film.proj.weight, std=0.2)
+    features = torch.randn(1, 30, 10)
+    changed = features.clone()
+    changed[:, 20:] += 3.0
+    before, after = model(features), model(changed)
+    torch.testing.assert_close(before[:, :20], after[:, :20])
+    assert not torch.allclose(before[:, 20:], after[:, 20:])
+
+
+def test_non_causal_model_looks_ahead():
+    torch.manual_seed(0)
+    model = Audio2Motion(10, 4, dim=16, blocks=3, causal=False).eval()
+    for block in model.blocks:
+        torch.nn.init.normal_(block.film.proj.weight, std=0.2)
+    features = torch.randn(1, 30, 10)
+    changed = features.clone()
+    changed[:, 20:] += 3.0
+    assert not torch.allclose(model(features)[:, 15:20], model(changed)[:, 15:20])
+
+
+def test_clip_conditioning_sees_only_the_pooled_audio():
+    torch.manual_seed(0)
+    model = Audio2Motion(10, 4, dim=16, blocks=2, conditioning="clip").eval()
+    for block in model.blocks:
+        torch.nn.init.normal_(block.film.proj.weight, std=0.2)
+    features = torch.randn(1, 40, 10)
+    out = model(features)
+    # Away from the zero-padded edges every frame gets the same input, so the same output.
+    torch.testing.assert_close(out[0, 15], out[0, 25])
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(ValueError, match="conditioning"):
+        Audio2Motion(4, 4, conditioning="word")
+    with pytest.raises(ValueError, match="mixing"):
+        ResidualMotionBlock(8, ("lstm",))
