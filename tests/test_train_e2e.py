@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import soundfile
+import torch
 from conftest import ROOT, run_script, tone_mix
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -69,3 +70,89 @@ def test_inference_on_new_audio_gives_one_frame_per_motion_frame(trained_run, tm
         assert float(npz["fps"]) == 30.0 and str(npz["source"]) == "new song.flac"
         assert np.isfinite(npz["motion"]).all()
     assert not list(ROOT.glob("outputs")), "inference must not leave a Hydra run folder behind"
+
+
+SMALL = [
+    "model.net.dim=16",
+    "model.net.blocks=2",
+    "model.net.encoder_layers=1",
+    "features.n_mels=16",
+    "data.window=45",
+]
+
+
+def test_folder_data_set_trains_with_the_documented_command(tmp_path):
+    made = run_script(
+        "scripts/make_synthetic.py",
+        f"out={tmp_path / 'set'}",
+        "data.generator.num_clips=5",
+        "data.generator.duration=3.0",
+        "data.generator.sample_rate=22050",
+    )
+    assert made.returncode == 0, made.stderr
+    result = run_script(
+        "train.py",
+        "data=folder",
+        f"data.root={tmp_path / 'set'}",
+        "data.fps=30",
+        "trainer.max_epochs=5",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        *SMALL,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "val NMSE" in result.stdout
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_same_seed_repeats_the_run(tmp_path):
+    def weights(name, seed):
+        result = run_script(
+            "train.py",
+            "experiment=tiny",
+            "trainer.max_epochs=2",
+            f"seed={seed}",
+            f"hydra.run.dir={tmp_path / name}",
+            f"paths.data_dir={tmp_path / 'data'}",
+            *SMALL,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+    first, again, other = weights("a", 1), weights("b", 1), weights("c", 2)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_multirun_sweep_on_cpu(tmp_path):
+    result = run_script(
+        "train.py",
+        "--multirun",
+        "experiment=tiny",
+        "trainer.max_epochs=1",
+        "model.net.dim=8,16",
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+        f"paths.data_dir={tmp_path / 'data'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for job in ("0", "1"):
+        assert (tmp_path / "sweep" / job / "checkpoints" / "last.ckpt").is_file()
+    dims = [
+        torch.load(tmp_path / "sweep" / job / "checkpoints" / "last.ckpt", weights_only=True)[
+            "hyper_parameters"
+        ]
+        for job in ("0", "1")
+    ]
+    assert [d["net"]["dim"] for d in dims] == [8, 16]
+
+
+def test_data_root_without_pairs_is_a_one_line_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "song.wav").write_bytes(b"")
+    result = run_script(
+        "train.py", "data=folder", f"data.root={tmp_path / 'empty'}", f"hydra.run.dir={tmp_path / 'run'}"
+    )
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and str(tmp_path / "empty") in last and "no pairs" in last
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -1,0 +1,132 @@
+"""scripts/infer.py and the Python API on good and bad input."""
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from conftest import run_script, tone_mix, write_audio
+
+from audio2motion import load_model
+from audio2motion.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def ckpt(trained_run):
+    return trained_run / "checkpoints" / "last.ckpt"
+
+
+def infer(ckpt, audio, out, *extra):
+    return run_script("scripts/infer.py", f"ckpt={ckpt}", f"audio={audio}", f"out={out}", *extra)
+
+
+def error_lines(result):
+    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+
+
+def test_folder_of_mixed_files_writes_the_good_ones_and_reports_the_bad(ckpt, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    write_audio(src / "a.wav", 22050, 3.0)
+    write_audio(src / "b.mp3", 44100, 2.0, channels=2, format="MP3", subtype="MPEG_LAYER_III")
+    write_audio(src / "c.ogg", 48000, 1.5, subtype="VORBIS")
+    write_audio(src / "d.FLAC", 16000, 4.0)
+    soundfile.write(src / "silent.wav", np.zeros(32000, dtype=np.float32), 16000)
+    (src / "readme.txt").write_text("ignored")
+    (src / "fake.wav").write_text("not audio at all")
+    soundfile.write(src / "empty.wav", np.zeros(0, dtype=np.float32), 16000)
+    soundfile.write(src / "blip.wav", np.zeros(100, dtype=np.float32), 16000)
+    truncated = (src / "a.wav").read_bytes()[:30]
+    (src / "truncated.flac").write_bytes(truncated)
+
+    result = infer(ckpt, src, out)
+    assert result.returncode == 1
+    errors = error_lines(result)
+    assert len(errors) == 4, result.stderr
+    for name, problem in [
+        ("fake.wav", "not readable as audio"),
+        ("empty.wav", "zero samples"),
+        ("blip.wav", "shorter than one motion frame"),
+        ("truncated.flac", "not readable as audio"),
+    ]:
+        assert any(str(src / name) in line and problem in line for line in errors), (name, errors)
+    assert "4 of 9 files failed" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["a.npz", "b.npz", "c.npz", "d.npz", "silent.npz"]
+    for name, seconds in [("a", 3.0), ("b", 2.0), ("c", 1.5), ("d", 4.0), ("silent", 2.0)]:
+        with np.load(out / f"{name}.npz") as npz:
+            # MP3 decoders may add up to a frame of padding
+            assert abs(npz["motion"].shape[0] - seconds * 30) <= 1, name
+            assert np.isfinite(npz["motion"]).all()
+
+
+def test_good_folder_exits_zero(ckpt, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_audio(src / "x.wav", 16000, 1.0)
+    result = infer(ckpt, src, tmp_path / "out")
+    assert result.returncode == 0 and not error_lines(result)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["x.npz"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing_ckpt", "no such checkpoint"),
+        ("truncated_ckpt", "not a readable audio2motion checkpoint"),
+        ("missing_audio", "no such audio file or folder"),
+        ("empty_folder", "folder holds no .wav"),
+    ],
+)
+def test_unusable_arguments_give_one_line_and_no_output(ckpt, tmp_path, setup, message):
+    audio, model = tmp_path / "song.wav", ckpt
+    write_audio(audio, 16000, 1.0)
+    if setup == "missing_ckpt":
+        model = tmp_path / "nope.ckpt"
+    elif setup == "truncated_ckpt":
+        model = tmp_path / "cut.ckpt"
+        model.write_bytes(ckpt.read_bytes()[:5000])
+    elif setup == "missing_audio":
+        audio = tmp_path / "nope.wav"
+    else:
+        audio = tmp_path / "empty"
+        audio.mkdir()
+    result = infer(model, audio, tmp_path / "out")
+    assert result.returncode == 1
+    assert error_lines(result) == result.stderr.strip().splitlines()
+    assert len(error_lines(result)) == 1 and message in result.stderr
+    assert str(model if "ckpt" in setup else audio) in result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_same_output_name_twice_is_refused_not_overwritten(ckpt, tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_audio(src / "take.flac", 16000, 1.0)
+    write_audio(src / "take.wav", 16000, 2.0)
+    result = infer(ckpt, src, tmp_path / "out")
+    assert result.returncode == 1 and "same output name take.npz" in result.stderr
+    with np.load(tmp_path / "out" / "take.npz") as npz:
+        assert npz["motion"].shape[0] == 30  # from take.flac, the first by name
+
+
+def test_windowed_generation_has_no_seams(ckpt):
+    model = load_model(ckpt)
+    assert model.window == 60
+    waveform = torch.from_numpy(tone_mix(16000, 20.0))
+    windowed = model.generate(waveform, 16000).numpy()  # [600, D], windows of 60 frames
+    assert windowed.shape == (600, 7)
+    jumps = np.abs(np.diff(windowed, axis=0)).max(axis=1)  # [T-1] largest channel jump per frame
+    hop = model.window - model.window // 4
+    seams = np.concatenate([np.arange(s, s + model.window // 4) for s in range(hop, 600 - model.window, hop)])
+    inside = np.setdiff1d(np.arange(len(jumps)), seams)
+    assert jumps[seams].max() <= jumps[inside].max()
+    assert np.median(jumps[seams]) <= 1.5 * np.median(jumps[inside])
+
+
+def test_api_reads_any_rate_and_channel_count(ckpt):
+    model = load_model(ckpt)
+    mono = model.generate(torch.from_numpy(tone_mix(16000, 3.0)), 16000)
+    stereo = model.generate(torch.from_numpy(tone_mix(48000, 3.0, channels=2).T.copy()), 48000)
+    assert mono.shape == stereo.shape == (90, 7)
+    assert (mono - stereo).abs().max() < 0.05 * mono.std()
+    with pytest.raises(InputError, match="no such checkpoint"):
+        load_model("missing.ckpt")
