@@ -47,7 +47,9 @@ def write_npz(path: Path, **arrays) -> None:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="infer")
 def main(cfg: DictConfig) -> None:
     try:
-        generator = load_model(cfg.ckpt, map_location=cfg.device)
+        if cfg.overlap is not None and cfg.overlap < 0:
+            raise InputError(f"overlap={cfg.overlap}: must be 0 or more frames")
+        generator = load_model(cfg.ckpt, device=cfg.device)
         files = audio_files(Path(cfg.audio))
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """Every option of every config group composes, resolves and builds what it describes."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
+from audio2motion.data.synthetic import write_synthetic_dataset
 from audio2motion.models import Audio2Motion
-from audio2motion.training.run import _instantiate_all
+from audio2motion.training.run import _instantiate_all, train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 GROUPS = [
@@ -29,11 +31,15 @@ OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / gro
 NEEDS_GPU = {("trainer", "gpu"), ("trainer", "ddp")}
 
 
-def compose_train(overrides: list[str], tmp_path: Path):
+def compose_train(overrides: list[str], tmp_path: Path, data_dir: Path | None = None):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(
             "train",
-            overrides=[f"paths.output_dir={tmp_path}/run", f"paths.data_dir={tmp_path}/data", *overrides],
+            overrides=[
+                f"paths.output_dir={tmp_path}/run",
+                f"paths.data_dir={data_dir or tmp_path / 'data'}",
+                *overrides,
+            ],
             return_hydra_config=True,
         )
     HydraConfig.instance().set_config(cfg)
@@ -78,5 +84,42 @@ def test_default_trainer_picks_the_cpu_without_a_gpu(tmp_path):
 @pytest.mark.parametrize("name", ["infer", "make_synthetic"])
 def test_script_configs_compose(name, tmp_path):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(name, overrides=["+ckpt=x", "+audio=y", f"out={tmp_path}"] if name == "infer" else [])
-    assert cfg.out == str(tmp_path) or name == "make_synthetic"
+        cfg = compose(name, overrides=[f"out={tmp_path}"])
+    assert cfg.out == str(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("data")
+
+
+GENERATOR = ["data.generator.num_clips=4", "data.generator.duration=3.0"]
+FAST = [
+    "data.window=30",
+    "data.stride=30",
+    "model.net.dim=16",
+    "model.net.blocks=2",
+    "model.net.encoder_layers=1",
+    "features.n_mels=16",
+    "trainer.max_epochs=1",
+    "++trainer.limit_train_batches=2",
+    "++trainer.limit_val_batches=1",
+    "callbacks.progress_bar.refresh_rate=0",
+]
+
+
+@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+def test_option_trains(group, option, tmp_path, data_dir):
+    if (group, option) in NEEDS_GPU and not torch.cuda.is_available():
+        pytest.skip("needs a GPU")
+    overrides = [f"{group}={option}", *FAST, *([] if option == "folder" else GENERATOR)]
+    if group == "callbacks" and option == "none":
+        overrides.remove("callbacks.progress_bar.refresh_rate=0")
+    if (group, option) == ("data", "folder"):
+        own = write_synthetic_dataset(
+            data_dir / "own", num_clips=4, duration=3.0, sample_rate=22050, fps=30, seed=0
+        )
+        overrides.append(f"data.root={own}")
+    cfg = compose_train(overrides, tmp_path, data_dir)
+    metrics = train(cfg)
+    assert math.isfinite(metrics["val/nmse"]) and metrics["val/nmse_mean_pose"] > 0.5

@@ -37,21 +37,30 @@ def test_split_of_two_clips_and_of_one(tmp_path):
         split_names(tmp_path, ["a"], 0, 0.1, 0.1)
 
 
+def test_split_fractions_are_checked(tmp_path):
+    names = [f"c{i}" for i in range(5)]
+    splits = split_names(tmp_path, names, 0, 0.0, 0.9)
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [1, 1, 3]
+    for fractions in [(0.5, 0.5), (-0.1, 0.1), (0.2, 1.0)]:
+        with pytest.raises(InputError, match="must be at least 0 and add up to less than 1"):
+            split_names(tmp_path, names, 0, *fractions)
+
+
 def test_split_files_decide_the_split(tmp_path):
-    (tmp_path / "train.txt").write_text("a\nb\n")
-    (tmp_path / "val.txt").write_text("c\n")
-    assert split_names(tmp_path, ["a", "b", "c", "d"], 0, 0.1, 0.1) == {
-        "train": ["a", "b"],
-        "val": ["c"],
-        "test": [],
-    }
+    (tmp_path / "train.txt").write_text("a\nnew song\n\n")
+    (tmp_path / "val.txt").write_text("c  \n")
+    names = ["a", "new song", "c", "d"]
+    assert split_names(tmp_path, names, 0, 0.1, 0.1) == {"train": ["a", "new song"], "val": ["c"], "test": []}
+    (tmp_path / "test.txt").write_text("a\n")
+    with pytest.raises(InputError, match=r"test\.txt: lists 'a', which train\.txt lists too"):
+        split_names(tmp_path, names, 0, 0.1, 0.1)
     (tmp_path / "test.txt").write_text("zzz\n")
     with pytest.raises(InputError, match=r"test\.txt: lists 'zzz'"):
-        split_names(tmp_path, ["a", "b", "c"], 0, 0.1, 0.1)
+        split_names(tmp_path, names, 0, 0.1, 0.1)
     (tmp_path / "test.txt").unlink()
     (tmp_path / "val.txt").write_text("")
     with pytest.raises(InputError, match=r"val\.txt: the val split is empty"):
-        split_names(tmp_path, ["a", "b", "c"], 0, 0.1, 0.1)
+        split_names(tmp_path, names, 0, 0.1, 0.1)
 
 
 @pytest.mark.parametrize(
@@ -101,9 +110,10 @@ def test_bad_motion_and_roots_are_named(tmp_path):
     np.save(tmp_path / "nan.npy", np.zeros(60, dtype=np.float32))
     with pytest.raises(InputError, match=r"nan\.npy: motion must be a \[T, D\] array"):
         load_clip(find_pairs(tmp_path)["nan"], featurizer, 2)
-    (tmp_path / "nan.npy").write_text("hello")
-    with pytest.raises(InputError, match=r"nan\.npy: not a readable \.npy"):
-        load_clip(find_pairs(tmp_path)["nan"], featurizer, 2)
+    for content in ("hello", ""):
+        (tmp_path / "nan.npy").write_text(content)
+        with pytest.raises(InputError, match=r"nan\.npy: not a readable \.npy"):
+            load_clip(find_pairs(tmp_path)["nan"], featurizer, 2)
 
 
 def test_windows_cover_clips_and_pad_short_ones():

@@ -116,7 +116,10 @@ def test_windowed_generation_has_no_seams(ckpt):
     assert windowed.shape == (600, 7)
     jumps = np.abs(np.diff(windowed, axis=0)).max(axis=1)  # [T-1] largest channel jump per frame
     hop = model.window - model.window // 4
-    seams = np.concatenate([np.arange(s, s + model.window // 4) for s in range(hop, 600 - model.window, hop)])
+    # jumps[i] is frame i -> i+1; a seam spans the overlap and the step into it
+    seams = np.concatenate(
+        [np.arange(s - 1, s + model.window // 4) for s in range(hop, 600 - model.window, hop)]
+    )
     inside = np.setdiff1d(np.arange(len(jumps)), seams)
     assert jumps[seams].max() <= jumps[inside].max()
     assert np.median(jumps[seams]) <= 1.5 * np.median(jumps[inside])
@@ -130,3 +133,25 @@ def test_api_reads_any_rate_and_channel_count(ckpt):
     assert (mono - stereo).abs().max() < 0.05 * mono.std()
     with pytest.raises(InputError, match="no such checkpoint"):
         load_model("missing.ckpt")
+    with pytest.raises(ValueError, match="overlap must be 0 or more"):
+        model.generate(torch.zeros(16000), 16000, overlap=-1)
+
+
+def test_checkpoint_of_another_model_is_a_one_line_error(ckpt, tmp_path):
+    checkpoint = torch.load(ckpt, weights_only=True)
+    del checkpoint["hyper_parameters"]["layout"]
+    torch.save(checkpoint, tmp_path / "no_layout.ckpt")
+    checkpoint = torch.load(ckpt, weights_only=True)
+    checkpoint["hyper_parameters"]["net"]["dim"] = 48
+    torch.save(checkpoint, tmp_path / "resized.ckpt")
+    for name in ("no_layout.ckpt", "resized.ckpt"):
+        with pytest.raises(InputError, match="not a readable audio2motion checkpoint") as caught:
+            load_model(tmp_path / name)
+        assert "\n" not in str(caught.value) and name in str(caught.value)
+
+
+def test_negative_overlap_is_refused_before_any_work(ckpt, tmp_path):
+    write_audio(tmp_path / "a.wav", 16000, 1.0)
+    result = infer(ckpt, tmp_path / "a.wav", tmp_path / "out", "overlap=-3")
+    assert result.returncode == 1 and error_lines(result) == ["error: overlap=-3: must be 0 or more frames"]
+    assert not (tmp_path / "out").exists()

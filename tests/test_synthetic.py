@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from conftest import run_script
 
 from audio2motion.data.synthetic import SyntheticRules, synthesize_clip, write_synthetic_dataset
+from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 
 RULES = SyntheticRules()
@@ -94,3 +96,18 @@ def test_dataset_on_disk(tmp_path):
     assert (root / "channels.txt").read_text().split() == RULES.channels
     assert json.loads((root / "generator.json").read_text())["seed"] == 0
     assert not [p for p in tmp_path.iterdir() if p.name != "set"]  # no staging folder left behind
+    write_synthetic_dataset(
+        root, num_clips=1, duration=1.0, sample_rate=8000, fps=25, seed=1
+    )  # replaces its own
+    assert len(list(root.glob("*.wav"))) == 1
+
+
+def test_dataset_writer_refuses_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious")
+    with pytest.raises(InputError, match="holds files the generator did not make"):
+        write_synthetic_dataset(tmp_path, num_clips=1, duration=1.0, sample_rate=8000, fps=25, seed=0)
+    assert (tmp_path / "mine.txt").read_text() == "precious"
+    result = run_script("scripts/make_synthetic.py", f"out={tmp_path}")
+    assert result.returncode == 1 and result.stderr.strip() == (
+        f"error: {tmp_path}: holds files the generator did not make; pick an empty or new folder"
+    )

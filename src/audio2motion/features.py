@@ -13,6 +13,7 @@ import torchaudio.functional as AF
 from torch import nn
 
 FEATURE_NAMES = ("mel", "onset", "rms")
+FRAMES_PER_CHUNK = 4096  # frames analysed at once: about 50 MB of temporaries with n_fft 1024
 
 
 def num_frames(num_samples: int, sample_rate: int, fps: float) -> int:
@@ -86,27 +87,29 @@ class AudioFeaturizer(nn.Module):
         mono = waveform.float().mean(dim=0)  # [S]
         if sample_rate != self.sample_rate:
             mono = AF.resample(mono, int(sample_rate), self.sample_rate)
-        frames = self._frames(mono, frames_out)  # [T, n_fft]
-        parts = []
-        # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then
-        # a level below full scale (1e-8: -80 dB).
-        power = torch.fft.rfft(frames * self.window).abs().pow(2) / self.window.sum() ** 2  # [T, n_fft/2+1]
-        log_mel = torch.log(power @ self.fbanks + self.log_floor)  # [T, n_mels]
-        for name in self.features:
-            if name == "mel":
-                parts.append(log_mel)
-            elif name == "onset":
-                rise = torch.relu(log_mel[1:] - log_mel[:-1]).mean(dim=-1)  # [T-1]
-                parts.append(torch.cat([rise.new_zeros(1), rise]).unsqueeze(-1))
-            else:
-                parts.append(frames.pow(2).mean(dim=-1, keepdim=True).sqrt())
-        return torch.cat(parts, dim=-1)  # [T, F]
-
-    def _frames(self, mono: torch.Tensor, count: int) -> torch.Tensor:
-        """Windows of n_fft samples centred on round(i x rate / fps), zero-padded at both ends."""
         half = self.n_fft // 2
         # The tail pad also covers a resampled signal a few samples shorter than duration x rate.
         padded = torch.nn.functional.pad(mono, (half, self.n_fft))  # [S + half + n_fft]
-        centres = torch.round(torch.arange(count, dtype=torch.float64) * self.sample_rate / self.fps).long()
-        index = centres.unsqueeze(1) + torch.arange(self.n_fft).unsqueeze(0)  # [T, n_fft]
-        return padded[index.to(mono.device)]
+        log_mel, rms = [], []
+        for first in range(0, frames_out, FRAMES_PER_CHUNK):  # bounded memory for long audio
+            frames = self._frames(padded, first, min(first + FRAMES_PER_CHUNK, frames_out))  # [t, n_fft]
+            # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then
+            # a level below full scale (1e-8: -80 dB).
+            power = (
+                torch.fft.rfft(frames * self.window).abs().pow(2) / self.window.sum() ** 2
+            )  # [t, n_fft/2+1]
+            log_mel.append(torch.log(power @ self.fbanks + self.log_floor))  # [t, n_mels]
+            rms.append(frames.pow(2).mean(dim=-1, keepdim=True).sqrt())  # [t, 1]
+        log_mel = torch.cat(log_mel)  # [T, n_mels]
+        rise = torch.relu(log_mel[1:] - log_mel[:-1]).mean(dim=-1, keepdim=True)  # [T-1, 1]
+        parts = {"mel": log_mel, "onset": torch.cat([rise.new_zeros(1, 1), rise]), "rms": torch.cat(rms)}
+        return torch.cat([parts[name] for name in self.features], dim=-1)  # [T, F]
+
+    def _frames(self, padded: torch.Tensor, first: int, stop: int) -> torch.Tensor:
+        """Windows of n_fft samples centred on round(i x rate / fps) for frames first..stop-1, from the
+        signal zero-padded by n_fft / 2 in front."""
+        centres = torch.round(
+            torch.arange(first, stop, dtype=torch.float64) * self.sample_rate / self.fps
+        ).long()
+        index = centres.unsqueeze(1) + torch.arange(self.n_fft).unsqueeze(0)  # [t, n_fft]
+        return padded[index.to(padded.device)]

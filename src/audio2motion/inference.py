@@ -43,10 +43,12 @@ class MotionGenerator(nn.Module):
     def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> torch.Tensor:
         """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> motion `[T, D]` in the
         data's units, T = floor(duration x fps)."""
+        overlap = self.window // 4 if overlap is None else overlap
+        if overlap < 0:
+            raise ValueError(f"overlap must be 0 or more frames, got {overlap}")
         features = self.featurizer(waveform, sample_rate)  # [T, F]
         frames = features.shape[0]
         window = min(self.window, frames)
-        overlap = self.window // 4 if overlap is None else overlap
         overlap = min(overlap, window - 1)
         hop = window - overlap
         starts = list(range(0, max(frames - window, 0) + 1, hop))
@@ -55,12 +57,12 @@ class MotionGenerator(nn.Module):
         batch = torch.stack([features[s : s + window] for s in starts])  # [N, W, F]
         pred = self.motion_norm.inverse(self.model(self.feature_norm(batch)))  # [N, W, D]
         # Linear ramps over the overlaps; a window's weight never reaches 0 inside it.
-        ramp = torch.ones(window)
+        ramp = torch.ones(window, device=pred.device)
         if overlap:
-            edge = torch.arange(1, overlap + 1, dtype=torch.float32) / (overlap + 1)
+            edge = torch.arange(1, overlap + 1, device=pred.device) / (overlap + 1)
             ramp[:overlap], ramp[-overlap:] = edge, edge.flip(0)
-        total = torch.zeros(frames, pred.shape[-1])
-        weight = torch.zeros(frames, 1)
+        total = torch.zeros(frames, pred.shape[-1], device=pred.device)
+        weight = torch.zeros(frames, 1, device=pred.device)
         for i, start in enumerate(starts):
             w = ramp.clone()
             if i == 0:
@@ -72,17 +74,16 @@ class MotionGenerator(nn.Module):
         return total / weight  # [T, D]
 
 
-def load_model(path: str | Path, map_location: str = "cpu") -> MotionGenerator:
-    """A MotionGenerator from a training checkpoint (`last.ckpt` or a best one), loaded with
+def load_model(path: str | Path, device: str = "cpu") -> MotionGenerator:
+    """A MotionGenerator on `device` from a training checkpoint (`last.ckpt` or a best one), loaded with
     `weights_only=True`, so a checkpoint can never run code."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint")
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-        hparams, state_dict = checkpoint["hyper_parameters"], checkpoint["state_dict"]
-    except Exception as err:  # a truncated zip, a pickle with code, a file of another program
-        raise InputError(
-            f"{path}: not a readable audio2motion checkpoint ({type(err).__name__}: {err})"
-        ) from err
-    return MotionGenerator(hparams, state_dict)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        generator = MotionGenerator(checkpoint["hyper_parameters"], checkpoint["state_dict"])
+    except Exception as err:  # a truncated zip, a pickle with code, a checkpoint of another program
+        reason = " ".join(f"{type(err).__name__}: {err}".split())  # one line, even for load_state_dict's
+        raise InputError(f"{path}: not a readable audio2motion checkpoint ({reason})") from err
+    return generator.to(device)

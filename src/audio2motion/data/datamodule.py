@@ -63,8 +63,6 @@ class MotionDataModule(L.LightningDataModule):
         recorded = self.root / "generator.json"
         if recorded.is_file() and json.loads(recorded.read_text()) == wanted:
             return
-        if self.root.exists() and any(self.root.iterdir()) and not recorded.is_file():
-            raise InputError(f"{self.root}: holds files the generator did not make; pick another data.root")
         log.info("Generating a synthetic data set in %s", self.root)
         write_synthetic_dataset(self.root, fps=self.fps, rules=rules, **settings)
 

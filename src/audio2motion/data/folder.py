@@ -67,26 +67,33 @@ def split_names(root: str | Path, names: list[str], seed: int, val_fraction: flo
     root = Path(root)
     files = {split: root / f"{split}.txt" for split in SPLITS}
     if any(f.is_file() for f in files.values()):
-        splits = {}
+        splits, seen = {}, {}
         for split, file in files.items():
-            listed = file.read_text().split() if file.is_file() else []
-            for name in listed:
+            listed = [line.strip() for line in file.read_text().splitlines()] if file.is_file() else []
+            splits[split] = [name for name in listed if name]
+            for name in splits[split]:
                 if name not in names:
                     raise InputError(f"{file}: lists '{name}', which has no audio and motion pair in {root}")
-            splits[split] = listed
+                if name in seen and seen[name] != split:
+                    raise InputError(f"{file}: lists '{name}', which {files[seen[name]].name} lists too")
+                seen[name] = split
         for split in ("train", "val"):
             if not splits[split]:
                 raise InputError(f"{files[split]}: the {split} split is empty; list at least one name")
         return splits
+    if not (min(val_fraction, test_fraction) >= 0 and val_fraction + test_fraction < 1):
+        raise InputError(
+            f"data.val_fraction={val_fraction} and data.test_fraction={test_fraction} must be at least 0 "
+            "and add up to less than 1"
+        )
     if len(names) < 2:
         raise InputError(
             f"{root}: {len(names)} clip; a train/val split needs 2 or more (or train.txt and val.txt)"
         )
     order = sorted(names)
     random.Random(seed).shuffle(order)
-    n_val = max(1, round(val_fraction * len(order)))
-    n_test = max(1, round(test_fraction * len(order))) if len(order) >= 3 else 0
-    n_val = min(n_val, len(order) - 1 - n_test)
+    n_test = min(max(1, round(test_fraction * len(order))), len(order) - 2) if len(order) >= 3 else 0
+    n_val = min(max(1, round(val_fraction * len(order))), len(order) - 1 - n_test)
     return {
         "val": order[:n_val],
         "test": order[n_val : n_val + n_test],
@@ -109,8 +116,8 @@ def load_motion(path: Path) -> np.ndarray:
     """A finite float `[T, D]` array from a .npy file."""
     try:
         motion = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(f"{path}: not a readable .npy array ({err})") from err
+    except (OSError, ValueError, EOFError) as err:
+        raise InputError(f"{path}: not a readable .npy array ({err or 'empty file'})") from err
     if motion.ndim != 2 or motion.shape[0] == 0 or motion.shape[1] == 0:
         raise InputError(f"{path}: motion must be a [T, D] array, got shape {list(motion.shape)}")
     if not np.issubdtype(motion.dtype, np.floating):

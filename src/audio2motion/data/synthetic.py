@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from audio2motion.errors import InputError
+
 LIMBS = ("left_arm", "right_arm", "head")
 
 
@@ -136,9 +138,15 @@ def write_synthetic_dataset(
 ) -> Path:
     """Write `num_clips` pairs `clip_NNN.wav` + `clip_NNN.npy`, `channels.txt` and `generator.json` into
     `root` in the generic folder format. The folder appears whole or not at all (written aside, then
-    renamed), and an existing one is replaced."""
+    renamed). A folder the generator made before is replaced; any other non-empty folder is refused."""
     rules = rules or SyntheticRules()
     root = Path(root)
+    if (
+        root.exists()
+        and (not root.is_dir() or any(root.iterdir()))
+        and not (root / "generator.json").is_file()
+    ):
+        raise InputError(f"{root}: holds files the generator did not make; pick an empty or new folder")
     root.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))

@@ -16,17 +16,23 @@ class AudioEncoder(nn.Module):
         super().__init__()
         self.proj = nn.Linear(feature_dim, dim)
         self.blocks = nn.ModuleList(
-            ResidualMotionBlock(dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout)
+            ResidualMotionBlock(dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout, film=False)
             for i in range(layers)
         )
         self.norm = nn.LayerNorm(dim)
 
-    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, features: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`mask` `[B, T]` marks real frames; the clip vector averages those alone."""
         h = self.proj(features)  # [B, T, d]
         for block in self.blocks:
             h = block(h)  # [B, T, d]
         frames = self.norm(h)  # [B, T, d]
-        return frames, frames.mean(dim=1)  # [B, T, d], [B, d]
+        if mask is None:
+            return frames, frames.mean(dim=1)  # [B, T, d], [B, d]
+        weights = mask.unsqueeze(-1).to(frames.dtype)  # [B, T, 1]
+        return frames, (frames * weights).sum(1) / weights.sum(1).clamp(min=1)
 
 
 class Audio2Motion(nn.Module):
@@ -56,6 +62,8 @@ class Audio2Motion(nn.Module):
         super().__init__()
         if conditioning not in ("frame", "clip"):
             raise ValueError(f"conditioning must be 'frame' or 'clip', got {conditioning!r}")
+        if causal and conditioning == "clip":
+            raise ValueError("causal=true needs conditioning='frame': a clip vector pools the future too")
         self.conditioning = conditioning
         self.encoder = AudioEncoder(feature_dim, dim, encoder_layers, kernel_size, causal, dropout)
         self.query = nn.Parameter(torch.randn(dim) * 0.02)
@@ -68,9 +76,9 @@ class Audio2Motion(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, motion_dim)
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """`features` `[B, T, F]` -> motion `[B, T, D]`."""
-        per_frame, per_clip = self.encoder(features)  # [B, T, d], [B, d]
+    def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`features` `[B, T, F]` -> motion `[B, T, D]`; `mask` `[B, T]` marks real (unpadded) frames."""
+        per_frame, per_clip = self.encoder(features, mask)  # [B, T, d], [B, d]
         cond = per_frame if self.conditioning == "frame" else per_clip
         x = repeat(self.query, "d -> b t d", b=features.shape[0], t=features.shape[1])  # [B, T, d]
         for block in self.blocks:

@@ -46,6 +46,7 @@ class ResidualMotionBlock(nn.Module):
     """`x + dropout(film(mix(norm(x)), cond))`; with `cond=None` the block is its unconditioned path.
 
     `mixing` lists the temporal mixers applied in order: "conv" (dilated convolution), "attention".
+    `film=False` builds the block without DenseFiLM, for stacks that are never conditioned.
     """
 
     def __init__(
@@ -57,6 +58,7 @@ class ResidualMotionBlock(nn.Module):
         heads: int = 4,
         causal: bool = False,
         dropout: float = 0.1,
+        film: bool = True,
     ):
         super().__init__()
         unknown = set(mixing) - set(MIXERS)
@@ -69,7 +71,7 @@ class ResidualMotionBlock(nn.Module):
             else SelfAttention(dim, heads, causal)
             for name in mixing
         )
-        self.film = DenseFiLM(dim)
+        self.film = DenseFiLM(dim) if film else None
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:

@@ -46,13 +46,14 @@ class Audio2MotionModule(L.LightningModule):
         self.feature_norm.set_stats(stats["feature_mean"], stats["feature_std"])
         self.motion_norm.set_stats(stats["motion_mean"], stats["motion_std"])
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Raw features `[B, T, F]` -> normalised motion `[B, T, D]`."""
-        return self.model(self.feature_norm(features))
+    def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Raw features `[B, T, F]` -> normalised motion `[B, T, D]`. Padded frames (`mask` False) become
+        the mean features, 0 once normalised: what the model's own zero padding shows it at clip edges."""
+        return self.model(self.feature_norm(features) * mask.unsqueeze(-1), mask)
 
     def _losses(self, batch: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
         target = self.motion_norm(batch["motion"])  # [B, T, D]
-        pred = self(batch["features"])  # [B, T, D]
+        pred = self(batch["features"], batch["mask"])  # [B, T, D]
         mask = batch["mask"].unsqueeze(-1).to(pred.dtype)  # [B, T, 1]
         recon = ((pred - target).pow(2) * mask).sum() / (mask.sum() * pred.shape[-1])
         vel_mask = mask[:, 1:] * mask[:, :-1]  # [B, T-1, 1]
@@ -76,8 +77,9 @@ class Audio2MotionModule(L.LightningModule):
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         losses, pred, target = self._losses(batch)
         batch_size = batch["mask"].shape[0]
-        self.log("val/loss", losses.pop("loss"), prog_bar=True, batch_size=batch_size)
-        self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=batch_size)
+        # Synced so that every process agrees on the best checkpoint's name.
+        self.log("val/loss", losses.pop("loss"), prog_bar=True, batch_size=batch_size, sync_dist=True)
+        self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=batch_size, sync_dist=True)
         # Per-channel sums over real frames for the normalised error of the model and of the mean pose.
         mask = batch["mask"]  # [B, T]
         pred, target = pred[mask].float(), target[mask].float()  # [N, D]

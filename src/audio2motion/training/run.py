@@ -55,6 +55,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         f"val NMSE (MSE / variance, lower is better), {source}: "
         f"model {metrics['val/nmse']:.4f} | mean pose {metrics['val/nmse_mean_pose']:.4f}"
     )
-    log.info(message)
-    print(message)
+    if trainer.is_global_zero:
+        log.info(message)
+        print(message)
     return metrics
