@@ -95,8 +95,8 @@ def data_dir(tmp_path_factory):
 
 GENERATOR = ["data.generator.num_clips=4", "data.generator.duration=3.0"]
 FAST = [
-    "data.window=30",
-    "data.stride=30",
+    "data.window_seconds=1.0",
+    "data.stride_seconds=1.0",
     "model.net.dim=16",
     "model.net.blocks=2",
     "model.net.encoder_layers=1",

@@ -136,8 +136,8 @@ def test_datamodule_generates_once_and_normalises_from_train(tmp_path):
         str(tmp_path / "syn"),
         fps=30,
         features=FEATURES,
-        window=40,
-        stride=20,
+        window_seconds=40 / 30,
+        stride_seconds=20 / 30,
         batch_size=4,
         generator=generator,
     )
@@ -149,9 +149,9 @@ def test_datamodule_generates_once_and_normalises_from_train(tmp_path):
     assert [len(dm.clips[s]) for s in ("train", "val", "test")] == [3, 1, 1]
     train_motion = torch.cat([c.motion for c in dm.clips["train"]])
     torch.testing.assert_close(dm.stats["motion_mean"], train_motion.mean(0))
-    assert dm.layout["channels"][0] == "left_arm.swing" and dm.layout["dim"] == 7
+    assert dm.layout["channels"][:2] == ["hips.bob", "torso.height"] and dm.layout["dim"] == 9
     batch = next(iter(dm.train_dataloader()))
-    assert batch["features"].shape == (4, 40, 18) and batch["motion"].shape == (4, 40, 7)
+    assert batch["features"].shape == (4, 40, 18) and batch["motion"].shape == (4, 40, 9)
     changed = MotionDataModule(
         str(tmp_path / "syn"), fps=30, features=FEATURES, generator={**generator, "seed": 4}
     )

@@ -113,7 +113,7 @@ def test_windowed_generation_has_no_seams(ckpt):
     assert model.window == 60
     waveform = torch.from_numpy(tone_mix(16000, 20.0))
     windowed = model.generate(waveform, 16000).numpy()  # [600, D], windows of 60 frames
-    assert windowed.shape == (600, 7)
+    assert windowed.shape == (600, 9)
     jumps = np.abs(np.diff(windowed, axis=0)).max(axis=1)  # [T-1] largest channel jump per frame
     hop = model.window - model.window // 4
     # jumps[i] is frame i -> i+1; a seam spans the overlap and the step into it
@@ -129,7 +129,7 @@ def test_api_reads_any_rate_and_channel_count(ckpt):
     model = load_model(ckpt)
     mono = model.generate(torch.from_numpy(tone_mix(16000, 3.0)), 16000)
     stereo = model.generate(torch.from_numpy(tone_mix(48000, 3.0, channels=2).T.copy()), 48000)
-    assert mono.shape == stereo.shape == (90, 7)
+    assert mono.shape == stereo.shape == (90, 9)
     assert (mono - stereo).abs().max() < 0.05 * mono.std()
     with pytest.raises(InputError, match="no such checkpoint"):
         load_model("missing.ckpt")

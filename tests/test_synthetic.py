@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -6,7 +7,14 @@ import soundfile
 import torch
 from conftest import run_script
 
-from audio2motion.data.synthetic import SyntheticRules, synthesize_clip, write_synthetic_dataset
+from audio2motion.data.synthetic import (
+    SyntheticRules,
+    draw_clip,
+    render_audio,
+    render_motion,
+    synthesize_clip,
+    write_synthetic_dataset,
+)
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 
@@ -30,49 +38,89 @@ def test_seeded():
     assert np.array_equal(a1, a2) and np.array_equal(m1, m2) and not np.array_equal(a1, a3)
 
 
-def _limb_amplitudes(motion):
-    limbs = motion[:, :-1].reshape(len(motion), len(RULES.limbs), 2)  # [T, limbs, (swing, lift)]
-    return np.linalg.norm(limbs, axis=-1), np.arctan2(limbs[..., 0], limbs[..., 1])  # [T, limbs] each
+def _single_band_frames(motion, margin):
+    """Frames whose pitch band holds for `margin` frames on both sides."""
+    one_hot = (motion[:, 3:6] == 1.0).any(axis=1)
+    steady = np.convolve(~one_hot, np.ones(2 * margin + 1), mode="same") == 0
+    return np.flatnonzero(steady)
 
 
-def test_loudness_drives_amplitude_and_pitch_band_picks_the_limb():
+def test_channels_follow_their_rules():
     sample_rate, fps = 16000, 30
-    audio, motion = synthesize_clip(20.0, sample_rate, fps, np.random.default_rng(1), RULES)
-    amplitude, _ = _limb_amplitudes(motion)
-    torso = motion[:, -1]
-    single = (amplitude > 1e-6).sum(1) == 1  # frames away from a change of band
-    assert single.mean() > 0.8
-    np.testing.assert_allclose(amplitude[single].max(1), torso[single], rtol=1e-5)
-    # The active limb's band holds the tone's frequency, read off the audio's spectrum.
-    checked = 0
-    for frame in np.flatnonzero(single)[::15]:
+    audio, motion = synthesize_clip(30.0, sample_rate, fps, np.random.default_rng(1), RULES)
+    bob, height, tilt, raised, swing = (
+        motion[:, 0],
+        motion[:, 1],
+        motion[:, 2],
+        motion[:, 3:6],
+        motion[:, 6:9],
+    )
+    assert (
+        list(RULES.channel_rules.values())
+        == ["rhythm", "loudness", "pitch_height"] + ["pitch_band"] * 3 + ["all_three"] * 3
+    )
+    np.testing.assert_allclose(swing, height[:, None] * raised * bob[:, None], atol=1e-6)
+    np.testing.assert_allclose(raised.sum(1), 1.0, atol=1e-6)
+    assert tilt.min() >= 0 and tilt.max() <= 1 and height.min() >= 0.25 and height.max() <= 1
+    # The raised limb's band and the tilt are the tone's pitch, read off the audio's spectrum.
+    steady = _single_band_frames(motion, margin=10)
+    assert len(steady) > 300
+    for frame in steady[(steady > 10) & (steady < len(motion) - 10)][::20]:
         centre = int(frame / fps * sample_rate)
-        chunk = audio[max(0, centre - 1024) : centre + 1024]
-        chunk = chunk * np.hanning(len(chunk))
-        peak_hz = np.argmax(np.abs(np.fft.rfft(chunk))) * sample_rate / len(chunk)
-        low, high = RULES.bands_hz[int(np.argmax(amplitude[frame]))]
-        assert 0.9 * low <= peak_hz <= 1.1 * high
-        checked += 1
-    assert checked > 20
+        chunk = audio[centre - 4096 : centre + 4096] * np.hanning(8192)
+        spectrum = np.abs(np.fft.rfft(chunk))
+        peak_hz = np.argmax(spectrum[: 4096 * 3200 * 2 // sample_rate]) * sample_rate / 8192
+        band = int(np.argmax(raised[frame]))
+        low, high = np.log(RULES.bands_hz[band])
+        assert low - 0.02 <= np.log(peak_hz) <= high + 0.02
+        assert abs((np.log(peak_hz) - low) / (high - low) - tilt[frame]) < 0.05
     # Loudness is the level of the audio: torso height tracks the RMS feature.
     rms = AudioFeaturizer(fps=fps, features=["rms"])(torch.from_numpy(audio), sample_rate)[:, 0].numpy()
-    assert np.corrcoef(rms, torso)[0, 1] > 0.9
+    assert np.corrcoef(rms, height)[0, 1] > 0.9
 
 
-def test_swing_phase_is_zero_on_each_click():
+def test_bob_peaks_on_each_click():
     sample_rate, fps = 44100, 60
     audio, motion = synthesize_clip(12.0, sample_rate, fps, np.random.default_rng(2), RULES)
-    amplitude, angle = _limb_amplitudes(motion)
-    phase = angle[np.arange(len(angle)), amplitude.argmax(1)]  # [T] radians, 0 on the beat
+    bob = motion[:, 0]
+    beats = np.flatnonzero((bob[1:-1] >= bob[:-2]) & (bob[1:-1] > bob[2:])) + 1  # cos(2 pi phase) tops
+    assert len(beats) >= 12 and bob[beats].min() > 0.98
     onset = AudioFeaturizer(fps=fps, features=["onset"])(torch.from_numpy(audio), sample_rate)[:, 0].numpy()
-    beats = np.flatnonzero(np.diff(np.unwrap(phase)) < 0)  # never: the phase only advances
-    assert beats.size == 0
-    wraps = np.flatnonzero((phase[1:] >= 0) & (phase[:-1] < 0)) + 1  # frames just after a beat
-    assert len(wraps) >= 12
-    mids = (wraps[:-1] + wraps[1:]) // 2  # half-way between beats
-    on_beat = np.array([onset[max(0, w - 1) : w + 2].max() for w in wraps])
+    mids = (beats[:-1] + beats[1:]) // 2  # half-way between beats
+    on_beat = np.array([onset[max(0, b - 1) : b + 2].max() for b in beats])
     off_beat = np.array([onset[m - 1 : m + 2].max() for m in mids])
     assert on_beat.min() > 3 * np.median(off_beat), (on_beat, off_beat)
+
+
+def test_heldout_clips_use_tempos_and_pitches_training_never_sees():
+    rng = np.random.default_rng(0)
+    for heldout in (False, True):
+        for _ in range(100):
+            plan = draw_clip(20.0, rng, RULES, heldout)
+            bpm = 60 / plan.period
+            in_hole = any(a <= bpm <= b for a, b in RULES.tempo_holdout_bpm)
+            assert 80 <= bpm <= 160 and in_hole == heldout
+            for band, freq in zip(plan.bands, plan.freqs, strict=True):
+                low, high = np.log(RULES.bands_hz[band])
+                position = (np.log(freq) - low) / (high - low)
+                assert 0 <= position <= 1 and (abs(position - 0.5) <= 0.1) == heldout
+
+
+def test_one_plan_renders_at_any_rate_channel_count_and_timbre():
+    plan = draw_clip(3.0, np.random.default_rng(3), RULES)
+    mono = render_audio(plan, RULES, 16000)
+    stereo = render_audio(plan, RULES, 16000, channels=2, pan=0.4)
+    assert stereo.shape == (48000, 2) and not np.allclose(stereo[:, 0], stereo[:, 1])
+    np.testing.assert_allclose(stereo.mean(1), mono, atol=1e-6)
+    square = render_audio(plan, replace(RULES, timbre="square"), 16000)
+    assert not np.allclose(square, mono)
+    motions = [render_motion(plan, RULES, 30, round(3.0 * rate), rate) for rate in (16000, 44100, 48000)]
+    assert all(np.array_equal(motions[0], m) for m in motions[1:]) and motions[0].shape == (90, 9)
+    featurizer = AudioFeaturizer(fps=30)
+    reference = featurizer(torch.from_numpy(mono), 16000)
+    for rate in (22050, 48000):
+        features = featurizer(torch.from_numpy(render_audio(plan, RULES, rate).copy()), rate)
+        assert (features - reference)[:, :-2].abs().mean() < 0.5  # the clicks' noise differs, the tone not
 
 
 def test_dataset_on_disk(tmp_path):
@@ -92,7 +140,7 @@ def test_dataset_on_disk(tmp_path):
     info = soundfile.info(root / "clip_001.wav")
     assert (info.samplerate, info.frames) == (22050, 44100)
     motion = np.load(root / "clip_001.npy")
-    assert motion.shape == (50, 7) and motion.dtype == np.float32
+    assert motion.shape == (50, 9) and motion.dtype == np.float32
     assert (root / "channels.txt").read_text().split() == RULES.channels
     assert json.loads((root / "generator.json").read_text())["seed"] == 0
     assert not [p for p in tmp_path.iterdir() if p.name != "set"]  # no staging folder left behind

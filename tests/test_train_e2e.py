@@ -49,7 +49,7 @@ def test_checkpoint_loads_weights_only_in_a_fresh_interpreter(trained_run):
         text=True,
         check=True,
     ).stdout.split()
-    assert int(out[0]) > 0 and out[1] == "7" and int(out[2]) > 10
+    assert int(out[0]) > 0 and out[1] == "9" and int(out[2]) > 10
 
 
 def test_inference_on_new_audio_gives_one_frame_per_motion_frame(trained_run, tmp_path):
@@ -66,7 +66,7 @@ def test_inference_on_new_audio_gives_one_frame_per_motion_frame(trained_run, tm
     assert [p.name for p in out.iterdir()] == ["new song.npz"]
     with np.load(out / "new song.npz") as npz:
         assert sorted(npz.files) == ["fps", "motion", "source"]
-        assert npz["motion"].shape == (int(7.3 * 30), 7) and npz["motion"].dtype == np.float32
+        assert npz["motion"].shape == (int(7.3 * 30), 9) and npz["motion"].dtype == np.float32
         assert float(npz["fps"]) == 30.0 and str(npz["source"]) == "new song.flac"
         assert np.isfinite(npz["motion"]).all()
     assert not list(ROOT.glob("outputs")), "inference must not leave a Hydra run folder behind"
@@ -77,7 +77,7 @@ SMALL = [
     "model.net.blocks=2",
     "model.net.encoder_layers=1",
     "features.n_mels=16",
-    "data.window=45",
+    "data.window_seconds=1.5",
 ]
 
 

@@ -30,8 +30,8 @@ class MotionDataModule(L.LightningDataModule):
         root: str,
         fps: float,
         features: dict,
-        window: int = 120,
-        stride: int = 30,
+        window_seconds: float = 4.0,
+        stride_seconds: float = 1.0,
         batch_size: int = 32,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -47,7 +47,9 @@ class MotionDataModule(L.LightningDataModule):
         self.root = Path(root)
         self.fps = float(fps)
         self.featurizer = AudioFeaturizer(fps=fps, **features)
-        self.window, self.stride, self.batch_size = window, stride, batch_size
+        self.window = max(1, round(window_seconds * self.fps))  # frames
+        self.stride = max(1, round(stride_seconds * self.fps))
+        self.batch_size = batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.max_length_mismatch = max_length_mismatch

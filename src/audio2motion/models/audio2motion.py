@@ -16,7 +16,9 @@ class AudioEncoder(nn.Module):
         super().__init__()
         self.proj = nn.Linear(feature_dim, dim)
         self.blocks = nn.ModuleList(
-            ResidualMotionBlock(dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout, film=False)
+            ResidualMotionBlock(
+                dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout, modulation=None
+            )
             for i in range(layers)
         )
         self.norm = nn.LayerNorm(dim)
@@ -39,9 +41,9 @@ class Audio2Motion(nn.Module):
     """Audio features to motion, both normalised per channel.
 
     A learned query, repeated over the frames, passes through `blocks` residual motion blocks, each
-    modulated by DenseFiLM on the audio embedding: per frame (`conditioning="frame"`) or one vector per
-    clip (`"clip"`, the Audio2Photoreal form). Block i's convolution has dilation
-    `2 ** (i % dilation_cycle)`.
+    modulated by the audio embedding: by DenseFiLM (`modulation="film"`) or by concatenation
+    (`"concat"`, an ablation), per frame (`conditioning="frame"`) or with one vector per clip (`"clip"`,
+    the Audio2Photoreal form). Block i's convolution dilates by `dilations[i % len(dilations)]`.
     """
 
     def __init__(
@@ -52,12 +54,13 @@ class Audio2Motion(nn.Module):
         blocks: int = 8,
         mixing: tuple[str, ...] = ("conv",),
         kernel_size: int = 3,
-        dilation_cycle: int = 4,
+        dilations: tuple[int, ...] = (1, 2, 4, 8),
         heads: int = 4,
         causal: bool = False,
         dropout: float = 0.1,
         encoder_layers: int = 3,
         conditioning: str = "frame",
+        modulation: str = "film",
     ):
         super().__init__()
         if conditioning not in ("frame", "clip"):
@@ -69,7 +72,14 @@ class Audio2Motion(nn.Module):
         self.query = nn.Parameter(torch.randn(dim) * 0.02)
         self.blocks = nn.ModuleList(
             ResidualMotionBlock(
-                dim, tuple(mixing), kernel_size, 2 ** (i % dilation_cycle), heads, causal, dropout
+                dim,
+                tuple(mixing),
+                kernel_size,
+                dilations[i % len(dilations)],
+                heads,
+                causal,
+                dropout,
+                modulation,
             )
             for i in range(blocks)
         )
