@@ -61,7 +61,7 @@ def test_option_composes_and_builds(group, option, tmp_path):
     cfg = compose_train(overrides, tmp_path)
     assert cfg.data.fps > 0 and cfg.trainer.max_epochs >= 1
     datamodule = instantiate(cfg.data, features=OmegaConf.to_container(cfg.features))
-    assert datamodule.featurizer.dim == cfg.features.n_mels + 2
+    assert datamodule.featurizer.dim == cfg.features.n_mels + 3
     model = Audio2Motion(datamodule.featurizer.dim, 7, **OmegaConf.to_container(cfg.model.net))
     assert model(torch.randn(2, 16, datamodule.featurizer.dim)).shape == (2, 16, 7)
     callbacks, loggers = _instantiate_all(cfg.get("callbacks")), _instantiate_all(cfg.get("logger"))

@@ -15,7 +15,7 @@ from audio2motion.features import AudioFeaturizer
 def test_one_feature_frame_per_motion_frame(sample_rate, fps, seconds):
     samples = int(seconds * sample_rate)
     features = AudioFeaturizer(fps=fps)(torch.zeros(samples), sample_rate)
-    assert features.shape == (math.floor(samples * fps / sample_rate), 66)
+    assert features.shape == (math.floor(samples * fps / sample_rate), 35)
 
 
 @pytest.mark.parametrize(("sample_rate", "fps"), [(16000, 30), (44100, 60), (48000, 29.97), (22050, 25)])
@@ -60,15 +60,25 @@ def test_rms_follows_the_level():
     assert loud == pytest.approx(0.8 / math.sqrt(2), rel=0.02)
 
 
+@pytest.mark.parametrize("hz", [150.0, 212.0, 1000.0, 3100.0])
+def test_centroid_of_a_tone_is_its_frequency(hz):
+    t = torch.arange(2 * 44100) / 44100
+    centroid = AudioFeaturizer(features=["centroid"])(0.3 * torch.sin(2 * math.pi * hz * t), 44100)[5:-5, 0]
+    assert torch.expm1(centroid).sub(hz).abs().max() < 0.01 * hz
+    assert AudioFeaturizer(features=["centroid"])(torch.zeros(16000), 16000).abs().max() == 0
+
+
 def test_silence_gives_finite_features():
     features = AudioFeaturizer()(torch.zeros(2, 16000), 16000)
-    assert features.shape == (30, 66) and torch.isfinite(features).all()
+    assert features.shape == (30, 35) and torch.isfinite(features).all()
 
 
 def test_feature_selection_and_size():
     assert AudioFeaturizer(n_mels=40, features=["mel"]).dim == 40
-    featurizer = AudioFeaturizer(n_mels=40, features=["onset", "rms"])
-    assert featurizer(torch.from_numpy(tone_mix(16000, 1.0)), 16000).shape == (30, 2)
+    assert AudioFeaturizer(n_mels=40).dim == 43
+    featurizer = AudioFeaturizer(n_mels=40, features=["centroid", "rms"])
+    features = featurizer(torch.from_numpy(tone_mix(16000, 1.0)), 16000)
+    assert features.shape == (30, 2) and features[:, 0].min() > 5  # log(1 + Hz) first, as listed
 
 
 def test_bad_waveforms_are_refused():

@@ -41,6 +41,8 @@ def test_split_fractions_are_checked(tmp_path):
     names = [f"c{i}" for i in range(5)]
     splits = split_names(tmp_path, names, 0, 0.0, 0.9)
     assert [len(splits[s]) for s in ("train", "val", "test")] == [1, 1, 3]
+    splits = split_names(tmp_path, names, 0, 0.2, 0.0)
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [4, 1, 0]
     for fractions in [(0.5, 0.5), (-0.1, 0.1), (0.2, 1.0)]:
         with pytest.raises(InputError, match="must be at least 0 and add up to less than 1"):
             split_names(tmp_path, names, 0, *fractions)
@@ -151,7 +153,7 @@ def test_datamodule_generates_once_and_normalises_from_train(tmp_path):
     torch.testing.assert_close(dm.stats["motion_mean"], train_motion.mean(0))
     assert dm.layout["channels"][:2] == ["hips.bob", "torso.height"] and dm.layout["dim"] == 9
     batch = next(iter(dm.train_dataloader()))
-    assert batch["features"].shape == (4, 40, 18) and batch["motion"].shape == (4, 40, 9)
+    assert batch["features"].shape == (4, 40, 19) and batch["motion"].shape == (4, 40, 9)
     changed = MotionDataModule(
         str(tmp_path / "syn"), fps=30, features=FEATURES, generator={**generator, "seed": 4}
     )

@@ -20,8 +20,8 @@ def test_gradients_reach_the_densefilm_weights():
     model = Audio2Motion(feature_dim=10, motion_dim=5, dim=16, blocks=3, encoder_layers=1)
     model(torch.randn(2, 20, 10)).pow(2).mean().backward()
     for block in model.blocks:
-        assert block.modulate.proj.weight.grad.abs().sum() > 0
-        assert block.modulate.proj.bias.grad.abs().sum() > 0
+        assert block.film.proj.weight.grad.abs().sum() > 0
+        assert block.film.proj.bias.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("conditioning", ["frame", "clip"])
@@ -39,7 +39,7 @@ def test_causal_model_ignores_the_future(mixing):
     torch.manual_seed(0)
     model = Audio2Motion(10, 4, dim=16, blocks=3, mixing=mixing, causal=True, encoder_layers=2).eval()
     for block in model.blocks:  # leave the zero start so that the audio reaches the output
-        torch.nn.init.normal_(block.modulate.proj.weight, std=0.2)
+        torch.nn.init.normal_(block.film.proj.weight, std=0.2)
     features = torch.randn(1, 30, 10)
     changed = features.clone()
     changed[:, 20:] += 3.0
@@ -52,7 +52,7 @@ def test_non_causal_model_looks_ahead():
     torch.manual_seed(0)
     model = Audio2Motion(10, 4, dim=16, blocks=3, causal=False).eval()
     for block in model.blocks:
-        torch.nn.init.normal_(block.modulate.proj.weight, std=0.2)
+        torch.nn.init.normal_(block.film.proj.weight, std=0.2)
     features = torch.randn(1, 30, 10)
     changed = features.clone()
     changed[:, 20:] += 3.0
@@ -63,7 +63,7 @@ def test_clip_conditioning_sees_only_the_pooled_audio():
     torch.manual_seed(0)
     model = Audio2Motion(10, 4, dim=16, blocks=2, conditioning="clip").eval()
     for block in model.blocks:
-        torch.nn.init.normal_(block.modulate.proj.weight, std=0.2)
+        torch.nn.init.normal_(block.film.proj.weight, std=0.2)
     features = torch.randn(1, 40, 10)
     out = model(features)
     # Away from the zero-padded edges every frame gets the same input, so the same output.
@@ -75,3 +75,19 @@ def test_unknown_options_are_refused():
         Audio2Motion(4, 4, conditioning="word")
     with pytest.raises(ValueError, match="mixing"):
         ResidualMotionBlock(8, ("lstm",))
+
+
+def test_concat_ablation_joins_the_audio_once_at_the_input():
+    torch.manual_seed(0)
+    model = Audio2Motion(10, 4, dim=16, blocks=3, modulation="concat").eval()
+    assert all(block.film is None for block in model.blocks) and model.concat.in_features == 32
+    features = torch.randn(2, 30, 10)
+    changed = features.clone()
+    changed[:, 12] += 3.0
+    diff = (model(changed) - model(features)).abs().sum(-1)  # [B, T]
+    assert (
+        diff[:, 12].min() > 0 and diff[:, 29].max() == 0
+    )  # reaches its frame, not beyond the receptive field
+    assert model(features).shape == (2, 30, 4)
+    with pytest.raises(ValueError, match="modulation"):
+        Audio2Motion(10, 4, modulation="add")

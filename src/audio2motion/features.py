@@ -12,7 +12,7 @@ import torch
 import torchaudio.functional as AF
 from torch import nn
 
-FEATURE_NAMES = ("mel", "onset", "rms")
+FEATURE_NAMES = ("mel", "onset", "rms", "centroid")
 FRAMES_PER_CHUNK = 4096  # frames analysed at once: about 50 MB of temporaries with n_fft 1024
 
 
@@ -24,9 +24,10 @@ def num_frames(num_samples: int, sample_rate: int, fps: float) -> int:
 class AudioFeaturizer(nn.Module):
     """Waveform -> per-frame features `[T, F]` at `fps` frames per second.
 
-    Features, in this order when listed: `mel` (log mel power, `n_mels` channels), `onset` (spectral
-    flux of the log mel: the summed rise in energy since the previous frame, 1 channel), `rms` (root mean
-    square amplitude of the frame's samples, 1 channel).
+    Features, in the order listed: `mel` (log mel power, `n_mels` channels), `onset` (spectral flux of
+    the log mel: the mean rise in energy since the previous frame, 1 channel), `rms` (root mean square
+    amplitude of the frame's samples, 1 channel), `centroid` (log(1 + the spectral centroid in Hz), 1
+    channel: a brightness and pitch cue that varies smoothly with frequency, where mel bands step).
     """
 
     def __init__(
@@ -34,7 +35,7 @@ class AudioFeaturizer(nn.Module):
         fps: float = 30.0,
         sample_rate: int = 16000,
         n_fft: int = 1024,
-        n_mels: int = 64,
+        n_mels: int = 32,
         f_min: float = 0.0,
         f_max: float | None = None,
         log_floor: float = 1e-8,
@@ -62,7 +63,8 @@ class AudioFeaturizer(nn.Module):
             mel_scale="slaney",
         )
         self.register_buffer("fbanks", fbanks, persistent=False)  # [n_fft/2+1, n_mels]
-        self.dims = {"mel": n_mels, "onset": 1, "rms": 1}
+        self.dims = {"mel": n_mels, "onset": 1, "rms": 1, "centroid": 1}
+        self.register_buffer("bin_hz", torch.linspace(0, sample_rate / 2, n_fft // 2 + 1), persistent=False)
 
     @property
     def dim(self) -> int:
@@ -90,7 +92,7 @@ class AudioFeaturizer(nn.Module):
         half = self.n_fft // 2
         # The tail pad also covers a resampled signal a few samples shorter than duration x rate.
         padded = torch.nn.functional.pad(mono, (half, self.n_fft))  # [S + half + n_fft]
-        log_mel, rms = [], []
+        log_mel, rms, centroid = [], [], []
         for first in range(0, frames_out, FRAMES_PER_CHUNK):  # bounded memory for long audio
             frames = self._frames(padded, first, min(first + FRAMES_PER_CHUNK, frames_out))  # [t, n_fft]
             # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then
@@ -100,9 +102,16 @@ class AudioFeaturizer(nn.Module):
             )  # [t, n_fft/2+1]
             log_mel.append(torch.log(power @ self.fbanks + self.log_floor))  # [t, n_mels]
             rms.append(frames.pow(2).mean(dim=-1, keepdim=True).sqrt())  # [t, 1]
+            hz = (power @ self.bin_hz) / (power.sum(dim=-1) + self.log_floor)  # [t]; 0 for silence
+            centroid.append(torch.log1p(hz).unsqueeze(-1))  # [t, 1]
         log_mel = torch.cat(log_mel)  # [T, n_mels]
         rise = torch.relu(log_mel[1:] - log_mel[:-1]).mean(dim=-1, keepdim=True)  # [T-1, 1]
-        parts = {"mel": log_mel, "onset": torch.cat([rise.new_zeros(1, 1), rise]), "rms": torch.cat(rms)}
+        parts = {
+            "mel": log_mel,
+            "onset": torch.cat([rise.new_zeros(1, 1), rise]),
+            "rms": torch.cat(rms),
+            "centroid": torch.cat(centroid),
+        }
         return torch.cat([parts[name] for name in self.features], dim=-1)  # [T, F]
 
     def _frames(self, padded: torch.Tensor, first: int, stop: int) -> torch.Tensor:

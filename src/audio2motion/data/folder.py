@@ -63,7 +63,7 @@ def find_pairs(root: str | Path) -> dict[str, Pair]:
 def split_names(root: str | Path, names: list[str], seed: int, val_fraction: float, test_fraction: float):
     """Names per split. Split files, where any exist, decide the split alone (a missing file is an empty
     split); otherwise a seeded shuffle gives val and test at least one clip each whenever there are 3 or
-    more clips (2 clips: one train, one val)."""
+    more clips (2 clips: one train, one val), and test none when its fraction is 0."""
     root = Path(root)
     files = {split: root / f"{split}.txt" for split in SPLITS}
     if any(f.is_file() for f in files.values()):
@@ -92,7 +92,11 @@ def split_names(root: str | Path, names: list[str], seed: int, val_fraction: flo
         )
     order = sorted(names)
     random.Random(seed).shuffle(order)
-    n_test = min(max(1, round(test_fraction * len(order))), len(order) - 2) if len(order) >= 3 else 0
+    n_test = (
+        0
+        if test_fraction == 0 or len(order) < 3
+        else min(max(1, round(test_fraction * len(order))), len(order) - 2)
+    )
     n_val = min(max(1, round(val_fraction * len(order))), len(order) - 1 - n_test)
     return {
         "val": order[:n_val],

@@ -16,9 +16,7 @@ class AudioEncoder(nn.Module):
         super().__init__()
         self.proj = nn.Linear(feature_dim, dim)
         self.blocks = nn.ModuleList(
-            ResidualMotionBlock(
-                dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout, modulation=None
-            )
+            ResidualMotionBlock(dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout, film=False)
             for i in range(layers)
         )
         self.norm = nn.LayerNorm(dim)
@@ -40,10 +38,11 @@ class AudioEncoder(nn.Module):
 class Audio2Motion(nn.Module):
     """Audio features to motion, both normalised per channel.
 
-    A learned query, repeated over the frames, passes through `blocks` residual motion blocks, each
-    modulated by the audio embedding: by DenseFiLM (`modulation="film"`) or by concatenation
-    (`"concat"`, an ablation), per frame (`conditioning="frame"`) or with one vector per clip (`"clip"`,
-    the Audio2Photoreal form). Block i's convolution dilates by `dilations[i % len(dilations)]`.
+    A learned query, repeated over the frames, passes through `blocks` residual motion blocks. With
+    `modulation="film"` DenseFiLM modulates every block by the audio embedding; with `"concat"` (the
+    ablation) the embedding is instead concatenated to the query once, at the input, and the blocks run
+    unconditioned. The embedding is one vector per frame (`conditioning="frame"`) or one per clip
+    (`"clip"`, the Audio2Photoreal form). Block i's convolution dilates by `dilations[i % len(dilations)]`.
     """
 
     def __init__(
@@ -65,11 +64,14 @@ class Audio2Motion(nn.Module):
         super().__init__()
         if conditioning not in ("frame", "clip"):
             raise ValueError(f"conditioning must be 'frame' or 'clip', got {conditioning!r}")
+        if modulation not in ("film", "concat"):
+            raise ValueError(f"modulation must be 'film' or 'concat', got {modulation!r}")
         if causal and conditioning == "clip":
             raise ValueError("causal=true needs conditioning='frame': a clip vector pools the future too")
         self.conditioning = conditioning
         self.encoder = AudioEncoder(feature_dim, dim, encoder_layers, kernel_size, causal, dropout)
         self.query = nn.Parameter(torch.randn(dim) * 0.02)
+        self.concat = nn.Linear(2 * dim, dim) if modulation == "concat" else None
         self.blocks = nn.ModuleList(
             ResidualMotionBlock(
                 dim,
@@ -79,7 +81,7 @@ class Audio2Motion(nn.Module):
                 heads,
                 causal,
                 dropout,
-                modulation,
+                film=modulation == "film",
             )
             for i in range(blocks)
         )
@@ -91,6 +93,10 @@ class Audio2Motion(nn.Module):
         per_frame, per_clip = self.encoder(features, mask)  # [B, T, d], [B, d]
         cond = per_frame if self.conditioning == "frame" else per_clip
         x = repeat(self.query, "d -> b t d", b=features.shape[0], t=features.shape[1])  # [B, T, d]
+        if self.concat is not None:
+            if cond.ndim == 2:
+                cond = repeat(cond, "b d -> b t d", t=x.shape[1])
+            x, cond = self.concat(torch.cat([x, cond], dim=-1)), None  # [B, T, d]
         for block in self.blocks:
             x = block(x, cond)  # [B, T, d]
         return self.head(self.norm(x))  # [B, T, D]

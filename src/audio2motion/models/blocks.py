@@ -1,13 +1,12 @@
 """The residual motion block: pre-norm, temporal mixing, DenseFiLM, dropout, residual add."""
 
 import torch
-from einops import rearrange, repeat
+from einops import rearrange
 from torch import nn
 
 from audio2motion.models.densefilm import DenseFiLM
 
 MIXERS = ("conv", "attention")
-MODULATIONS = ("film", "concat")
 
 
 class DilatedConv(nn.Module):
@@ -43,26 +42,11 @@ class SelfAttention(nn.Module):
         return self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]  # [B, T, d]
 
 
-class ConcatCondition(nn.Module):
-    """`Linear(2d, d)([h, c])`: the condition joined to the features by plain concatenation, the
-    alternative to DenseFiLM that the learning benchmark compares against."""
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.proj = nn.Linear(2 * dim, dim)
-
-    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        if cond.ndim == 2:
-            cond = repeat(cond, "b d -> b t d", t=h.shape[1])  # [B, T, d]
-        return self.proj(torch.cat([h, cond], dim=-1))  # [B, T, d]
-
-
 class ResidualMotionBlock(nn.Module):
-    """`x + dropout(modulate(mix(norm(x)), cond))`; with `cond=None` the block is its unconditioned path.
+    """`x + dropout(film(mix(norm(x)), cond))`; with `cond=None` the block is its unconditioned path.
 
     `mixing` lists the temporal mixers applied in order: "conv" (dilated convolution), "attention".
-    `modulation` joins the condition in: "film" (DenseFiLM), "concat" (ConcatCondition), or None for
-    stacks that are never conditioned.
+    `film=False` builds the block without DenseFiLM, for stacks that are never conditioned.
     """
 
     def __init__(
@@ -74,14 +58,12 @@ class ResidualMotionBlock(nn.Module):
         heads: int = 4,
         causal: bool = False,
         dropout: float = 0.1,
-        modulation: str | None = "film",
+        film: bool = True,
     ):
         super().__init__()
         unknown = set(mixing) - set(MIXERS)
         if unknown or not mixing:
             raise ValueError(f"mixing must list some of {MIXERS}, got {list(mixing)}")
-        if modulation not in (*MODULATIONS, None):
-            raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
         self.norm = nn.LayerNorm(dim)
         self.mixers = nn.ModuleList(
             DilatedConv(dim, kernel_size, dilation, causal)
@@ -89,12 +71,7 @@ class ResidualMotionBlock(nn.Module):
             else SelfAttention(dim, heads, causal)
             for name in mixing
         )
-        if modulation == "film":
-            self.modulate = DenseFiLM(dim)
-        elif modulation == "concat":
-            self.modulate = ConcatCondition(dim)
-        else:
-            self.modulate = None
+        self.film = DenseFiLM(dim) if film else None
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
@@ -102,5 +79,5 @@ class ResidualMotionBlock(nn.Module):
         for mixer in self.mixers:
             h = mixer(h)  # [B, T, d]
         if cond is not None:
-            h = self.modulate(h, cond)  # [B, T, d]
+            h = self.film(h, cond)  # [B, T, d]
         return x + self.dropout(h)

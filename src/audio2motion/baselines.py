@@ -1,0 +1,42 @@
+"""Baselines a learned model must beat: the mean pose and nearest-neighbour retrieval."""
+
+import torch
+
+from audio2motion.data.folder import Clip
+
+
+class NearestNeighbourRetrieval:
+    """Copy the motion of the training window whose normalised audio features are closest.
+
+    Training clips are cut into windows of `window` frames every `stride` frames; a query is tiled
+    into windows of the same length (the last one aligned to its end), and each tile takes the motion
+    of the training window at the smallest Euclidean distance over all its frames and features.
+    """
+
+    def __init__(self, clips: list[Clip], window: int, stride: int, mean: torch.Tensor, std: torch.Tensor):
+        keys, values = [], []
+        for clip in clips:
+            for start in range(0, clip.features.shape[0] - window + 1, stride):
+                keys.append(clip.features[start : start + window])
+                values.append(clip.motion[start : start + window])
+        if not keys:
+            raise ValueError(f"no training clip is as long as the {window}-frame window")
+        self.window, self.mean, self.std = window, mean, std
+        self.keys = (torch.stack(keys) - mean) / std  # [N, W, F]
+        self.values = torch.stack(values)  # [N, W, D]
+
+    def __call__(self, features: torch.Tensor) -> torch.Tensor:
+        """Features `[T, F]` -> motion `[T, D]`."""
+        frames = features.shape[0]
+        window = min(self.window, frames)
+        starts = list(range(0, frames - window + 1, window))
+        if starts[-1] + window < frames:
+            starts.append(frames - window)
+        queries = (
+            torch.stack([features[s : s + window] for s in starts]) - self.mean
+        ) / self.std  # [Q, w, F]
+        nearest = torch.cdist(queries.flatten(1), self.keys[:, :window].flatten(1)).argmin(dim=1)  # [Q]
+        motion = torch.empty(frames, self.values.shape[-1])
+        for start, index in zip(starts, nearest.tolist(), strict=True):
+            motion[start : start + window] = self.values[index, :window]
+        return motion  # [T, D]

@@ -1,0 +1,229 @@
+"""The learning benchmark: does a model use the audio, frame by frame and over time?
+
+It writes a synthetic suite (training clips, and held-out clips rendered three ways), trains model
+variants on it with one budget, and scores them with baselines on the held-out clips, per rule
+(see `audio2motion.data.synthetic`) and overall.
+"""
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from audio2motion.audio_io import load_audio
+from audio2motion.baselines import NearestNeighbourRetrieval
+from audio2motion.data.datamodule import MotionDataModule
+from audio2motion.data.synthetic import (
+    SyntheticRules,
+    draw_clip,
+    render_audio,
+    render_motion,
+    rules_from_config,
+    write_clips,
+    write_synthetic_dataset,
+)
+from audio2motion.inference import load_model
+from audio2motion.metrics import beat_alignment, correlation, motion_beats, music_beats, nmse
+from audio2motion.training.run import train
+
+# Held-out sets: the training timbre and rate; other sample rates, every other clip in stereo; square waves.
+SETS = {
+    "heldout": "held-out clips, training timbre",
+    "heldout_rates": "the same clips at other sample rates, mono and stereo",
+    "heldout_timbre": "the same clips as square waves",
+}
+BASELINES = ("shuffled_audio", "nearest_neighbour", "mean_pose")
+GROUND_TRUTH = "ground_truth"
+METRICS = ("nmse", "correlation", "beat_alignment")
+
+
+def write_suite(root: Path, suite: dict, rules: SyntheticRules, fps: float) -> None:
+    """`root/train` (training clips) and one folder per held-out set, all in the folder format."""
+    write_synthetic_dataset(
+        root / "train",
+        suite["train_clips"],
+        suite["duration"],
+        suite["sample_rate"],
+        fps,
+        suite["seed"],
+        rules,
+    )
+    rng = np.random.default_rng(suite["seed"] + 1)
+    plans = [draw_clip(suite["duration"], rng, rules, heldout=True) for _ in range(suite["heldout_clips"])]
+    square = replace(rules, timbre="square")
+    for name in SETS:
+
+        def clips(name=name):
+            for i, plan in enumerate(plans):
+                rate, channels, timbre = suite["sample_rate"], 1, rules
+                if name == "heldout_rates":
+                    rate, channels = suite["other_rates"][i % len(suite["other_rates"])], 1 + i % 2
+                elif name == "heldout_timbre":
+                    timbre = square
+                audio = render_audio(plan, timbre, rate, channels, suite["pan"])
+                yield f"clip_{i:03d}", audio, render_motion(plan, timbre, fps, audio.shape[0], rate), rate
+
+        write_clips(root / name, clips(), rules.channels, {"set": name, "suite": suite})
+
+
+def train_variants(cfg: DictConfig, run_dir: Path) -> tuple[dict[str, Path], dict[str, float]]:
+    """Train each `benchmark.variants` entry (overrides of model.net) with the same data, trainer and seed;
+    its best checkpoint and training seconds."""
+    checkpoints, seconds = {}, {}
+    for name, overrides in cfg.benchmark.variants.items():
+        variant = copy.deepcopy(cfg)
+        with open_dict(variant):
+            variant.paths.output_dir = str(run_dir / name)
+            variant.model.net.merge_with(overrides or {})
+        start = time.perf_counter()
+        train(variant)
+        seconds[name] = time.perf_counter() - start
+        best = sorted((run_dir / name / "checkpoints").glob("best-*.ckpt"))
+        checkpoints[name] = best[0] if best else run_dir / name / "checkpoints" / "last.ckpt"
+    return checkpoints, seconds
+
+
+def evaluate_set(
+    folder: Path,
+    predictors: dict[str, Callable],
+    channel_rules: dict[str, str],
+    fps: float,
+    scale: np.ndarray,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """`result[method][rule][metric]` over the clips of one held-out folder; `overall` is every channel.
+    Predictors take `(clips, i)` and return clip i's motion; `scale` (per channel) evens out channel
+    sizes before motion beats are found."""
+    clips = []
+    for audio in sorted(folder.glob("*.wav")):
+        waveform, sample_rate = load_audio(audio)
+        clips.append((waveform, sample_rate, np.load(audio.with_suffix(".npy"))))
+    rules = list(channel_rules.values())
+    groups = {rule: [i for i, r in enumerate(rules) if r == rule] for rule in dict.fromkeys(rules)}
+    groups["overall"] = list(range(len(channel_rules)))
+    beats = [music_beats(waveform, sample_rate, fps) for waveform, sample_rate, _ in clips]
+    results = {}
+    for method, predict in {**predictors, GROUND_TRUTH: lambda clips, i: clips[i][2]}.items():
+        preds = [np.asarray(predict(clips, i))[: len(clip[2])] for i, clip in enumerate(clips)]
+        truths = [clip[2][: len(p)] for clip, p in zip(clips, preds, strict=True)]
+        pred, truth = np.concatenate(preds), np.concatenate(truths)
+        results[method] = {}
+        for rule, idx in groups.items():
+            alignment = [
+                beat_alignment(music, motion_beats(p[:, idx] / scale[idx], fps), fps)
+                for music, p in zip(beats, preds, strict=True)
+            ]
+            results[method][rule] = {
+                "nmse": nmse(pred[:, idx], truth[:, idx]),
+                "correlation": correlation(pred[:, idx], truth[:, idx]),
+                "beat_alignment": float(np.mean(alignment)),
+            }
+    return results
+
+
+def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
+    """Write the suite, train the variants, evaluate everything; the results as plain data."""
+    started = time.perf_counter()
+    suite = OmegaConf.to_container(cfg.benchmark.suite, resolve=True)
+    rules = rules_from_config(suite.pop("rules"))
+    fps = float(cfg.data.fps)
+    write_suite(run_dir / "suite", suite, rules, fps)
+    with open_dict(cfg):  # fixed now: each variant moves paths.output_dir, which data.root refers to
+        cfg.data.root = str(run_dir / "suite" / "train")
+    checkpoints, train_seconds = train_variants(cfg, run_dir)
+
+    models = {name: load_model(path) for name, path in checkpoints.items()}
+    main = models[cfg.benchmark.main]
+    data = MotionDataModule(
+        cfg.data.root,
+        fps,
+        OmegaConf.to_container(cfg.features, resolve=True),
+        cfg.data.window_seconds,
+        cfg.benchmark.retrieval_stride_seconds,
+        val_fraction=cfg.data.val_fraction,
+        test_fraction=cfg.data.test_fraction,
+        split_seed=cfg.data.split_seed,
+    )
+    data.setup()
+    retrieval = NearestNeighbourRetrieval(
+        data.clips["train"], data.window, data.stride, data.stats["feature_mean"], data.stats["feature_std"]
+    )
+    mean_pose = main.motion_norm.mean.numpy()
+    predictors = {name: _generate(model) for name, model in models.items()}
+    predictors["shuffled_audio"] = lambda clips, i: main.generate(*clips[(i + 1) % len(clips)][:2]).numpy()
+    predictors["nearest_neighbour"] = lambda clips, i: retrieval(data.featurizer(*clips[i][:2])).numpy()
+    predictors["mean_pose"] = lambda clips, i: np.broadcast_to(mean_pose, clips[i][2].shape)
+    scale = main.motion_norm.std.numpy()
+    results = {
+        name: evaluate_set(run_dir / "suite" / name, predictors, rules.channel_rules, fps, scale)
+        for name in SETS
+    }
+    return {
+        "results": results,
+        "train_seconds": train_seconds,
+        "wall_seconds": time.perf_counter() - started,
+        "main": cfg.benchmark.main,
+    }
+
+
+def _generate(model):
+    return lambda clips, i: model.generate(*clips[i][:2]).numpy()
+
+
+def format_report(report: dict, command: str, hardware: str) -> str:
+    """The results as Markdown: a summary per method and held-out set, then every rule."""
+    results, main = report["results"], report["main"]
+    methods = [m for m in results["heldout"] if m != GROUND_TRUTH] + [GROUND_TRUTH]
+    lines = [
+        "## Learning benchmark",
+        "",
+        f"`{command}` on {hardware}: {report['wall_seconds']:.0f} s in all.",
+        "NMSE is the squared error over the target's variance (0 is perfect, the mean pose about 1), "
+        "correlation the mean per-channel Pearson correlation, beat alignment Bailando's score of motion "
+        "beats against onsets in the audio (ground truth gives the reference).",
+        "",
+        "| method | train s | "
+        + " | ".join(f"NMSE {name}" for name in SETS)
+        + " | correlation | beat alignment |",
+        "|---|---:|" + "---:|" * (len(SETS) + 2),
+    ]
+    for method in methods:
+        overall = [results[name][method]["overall"] for name in SETS]
+        seconds = report["train_seconds"].get(method)
+        lines.append(
+            f"| {method} | {'' if seconds is None else f'{seconds:.0f}'} | "
+            + " | ".join(f"{o['nmse']:.4f}" for o in overall)
+            + f" | {overall[0]['correlation']:.3f} | {overall[0]['beat_alignment']:.3f} |"
+        )
+    best_other = min(
+        (m for m in methods if m not in (main, GROUND_TRUTH)),
+        key=lambda m: results["heldout"][m]["overall"]["nmse"],
+    )
+    ours, theirs = (
+        results["heldout"][main]["overall"]["nmse"],
+        results["heldout"][best_other]["overall"]["nmse"],
+    )
+    change = 100 * (1 - ours / theirs)
+    direction = "below" if change >= 0 else "above"
+    lines += [
+        "",
+        f"{main}: NMSE {ours:.4f} on held-out clips, {abs(change):.0f} % {direction} the best other method "
+        f"({best_other}, {theirs:.4f}).",
+    ]
+    for name, description in SETS.items():
+        rules = list(results[name][main])
+        lines += [
+            "",
+            f"### Per rule: {name} ({description})",
+            "",
+            "| method | metric | " + " | ".join(rules) + " |",
+        ]
+        lines.append("|---|---|" + "---:|" * len(rules))
+        for method in methods:
+            for metric in METRICS:
+                values = " | ".join(f"{results[name][method][rule][metric]:.3f}" for rule in rules)
+                lines.append(f"| {method} | {metric} | {values} |")
+    return "\n".join(lines) + "\n"

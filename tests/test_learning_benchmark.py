@@ -1,0 +1,55 @@
+"""scripts/benchmark_learning.py in a tiny setting: its suite, its report, every row."""
+
+import json
+
+import numpy as np
+import soundfile
+from conftest import run_script
+
+from audio2motion.learning_benchmark import BASELINES, GROUND_TRUTH, METRICS, SETS
+
+RULES = ["rhythm", "loudness", "pitch_height", "pitch_band", "all_three", "overall"]
+VARIANTS = ["densefilm", "densefilm_per_clip", "concat"]
+
+
+def test_tiny_benchmark_reports_every_row(tmp_path):
+    result = run_script(
+        "scripts/benchmark_learning.py",
+        f"hydra.run.dir={tmp_path}",
+        "benchmark.suite.train_clips=6",
+        "benchmark.suite.heldout_clips=4",
+        "benchmark.suite.duration=4.0",
+        "trainer.max_epochs=2",
+        "model.net.dim=16",
+        "model.net.blocks=2",
+        "model.net.encoder_layers=1",
+        "features.n_mels=16",
+        "data.window_seconds=1.0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "results.json").read_text())
+    methods = [*VARIANTS, *BASELINES, GROUND_TRUTH]
+    assert set(report["results"]) == set(SETS)
+    for name in SETS:
+        assert list(report["results"][name]) == methods
+        for method in methods:
+            assert list(report["results"][name][method]) == RULES
+            for rule in RULES:
+                values = report["results"][name][method][rule]
+                assert list(values) == list(METRICS) and all(np.isfinite(v) for v in values.values())
+        truth = report["results"][name][GROUND_TRUTH]["overall"]
+        assert truth["nmse"] == 0 and truth["correlation"] == 1 and truth["beat_alignment"] > 0.5
+        assert 0.9 < report["results"][name]["mean_pose"]["overall"]["nmse"] < 1.5
+    table = (tmp_path / "results.md").read_text()
+    for method in methods:  # a summary row, and a row per metric for each set
+        assert sum(line.startswith(f"| {method} | ") for line in table.splitlines()) == 1 + len(SETS) * len(
+            METRICS
+        )
+    assert table in result.stdout
+    # The held-out sets: same motion, audio at other rates and channel counts, another timbre.
+    for clip in ("clip_000", "clip_001"):
+        motion = np.load(tmp_path / "suite" / "heldout" / f"{clip}.npy")
+        assert np.array_equal(motion, np.load(tmp_path / "suite" / "heldout_timbre" / f"{clip}.npy"))
+        assert np.array_equal(motion, np.load(tmp_path / "suite" / "heldout_rates" / f"{clip}.npy"))
+    rates = [soundfile.info(tmp_path / "suite" / "heldout_rates" / f"clip_00{i}.wav") for i in range(4)]
+    assert [(r.samplerate, r.channels) for r in rates] == [(22050, 1), (44100, 2), (48000, 1), (22050, 2)]
