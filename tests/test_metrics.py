@@ -14,6 +14,7 @@ def test_nmse_by_hand():
     assert nmse(target, target) == 0.0
     assert nmse(np.tile(target.mean(0), (3, 1)), target) == pytest.approx(1.0)
     assert nmse(np.zeros_like(target), target) == pytest.approx((0 + 4 + 16 + 3) / 8)
+    assert np.isnan(nmse(target[:, 1:], target[:, 1:]))  # a constant target has no variance to compare with
 
 
 def test_correlation_by_hand():

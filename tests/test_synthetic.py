@@ -106,6 +106,21 @@ def test_heldout_clips_use_tempos_and_pitches_training_never_sees():
                 assert 0 <= position <= 1 and (abs(position - 0.5) <= 0.1) == heldout
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"tempo_holdout_bpm": ()}, "tempo_holdout_bpm"),
+        ({"tempo_holdout_bpm": ((70.0, 90.0),)}, "tempo_holdout_bpm"),
+        ({"pitch_holdout": 0.0}, "pitch_holdout"),
+        ({"pitch_holdout": 1.0}, "pitch_holdout"),
+        ({"timbre": "saw"}, "timbre"),
+    ],
+)
+def test_rules_that_cannot_be_drawn_are_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        replace(RULES, **change)
+
+
 def test_one_plan_renders_at_any_rate_channel_count_and_timbre():
     plan = draw_clip(3.0, np.random.default_rng(3), RULES)
     mono = render_audio(plan, RULES, 16000)

@@ -3,6 +3,7 @@
 import torch
 
 from audio2motion.data.folder import Clip
+from audio2motion.data.windows import window_starts
 
 
 class NearestNeighbourRetrieval:
@@ -21,17 +22,15 @@ class NearestNeighbourRetrieval:
                 values.append(clip.motion[start : start + window])
         if not keys:
             raise ValueError(f"no training clip is as long as the {window}-frame window")
-        self.window, self.mean, self.std = window, mean, std
-        self.keys = (torch.stack(keys) - mean) / std  # [N, W, F]
+        self.window, self.mean, self.std = window, mean, std.clamp(min=1e-5)  # constant channels stay finite
+        self.keys = (torch.stack(keys) - mean) / self.std  # [N, W, F]
         self.values = torch.stack(values)  # [N, W, D]
 
     def __call__(self, features: torch.Tensor) -> torch.Tensor:
         """Features `[T, F]` -> motion `[T, D]`."""
         frames = features.shape[0]
         window = min(self.window, frames)
-        starts = list(range(0, frames - window + 1, window))
-        if starts[-1] + window < frames:
-            starts.append(frames - window)
+        starts = window_starts(frames, window, window)
         queries = (
             torch.stack([features[s : s + window] for s in starts]) - self.mean
         ) / self.std  # [Q, w, F]

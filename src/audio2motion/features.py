@@ -26,8 +26,9 @@ class AudioFeaturizer(nn.Module):
 
     Features, in the order listed: `mel` (log mel power, `n_mels` channels), `onset` (spectral flux of
     the log mel: the mean rise in energy since the previous frame, 1 channel), `rms` (root mean square
-    amplitude of the frame's samples, 1 channel), `centroid` (log(1 + the spectral centroid in Hz), 1
-    channel: a brightness and pitch cue that varies smoothly with frequency, where mel bands step).
+    amplitude of the frame's samples, 1 channel), `centroid` (log(1 + the power-weighted spectral
+    centroid in Hz) over the floored spectrum, 1 channel: a brightness and pitch cue that varies
+    smoothly with frequency where mel bands step; sample_rate / 4 for silence).
     """
 
     def __init__(
@@ -102,7 +103,9 @@ class AudioFeaturizer(nn.Module):
             )  # [t, n_fft/2+1]
             log_mel.append(torch.log(power @ self.fbanks + self.log_floor))  # [t, n_mels]
             rms.append(frames.pow(2).mean(dim=-1, keepdim=True).sqrt())  # [t, 1]
-            hz = (power @ self.bin_hz) / (power.sum(dim=-1) + self.log_floor)  # [t]; 0 for silence
+            # The floor counts as white noise, so quiet frames drift to the middle band, not to 0 Hz.
+            floored = power + self.log_floor  # [t, n_fft/2+1]
+            hz = (floored @ self.bin_hz) / floored.sum(dim=-1)  # [t]
             centroid.append(torch.log1p(hz).unsqueeze(-1))  # [t, 1]
         log_mel = torch.cat(log_mel)  # [T, n_mels]
         rise = torch.relu(log_mel[1:] - log_mel[:-1]).mean(dim=-1, keepdim=True)  # [T-1, 1]

@@ -5,6 +5,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from audio2motion.data.windows import window_starts
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 from audio2motion.models import Audio2Motion, Normalizer
@@ -51,9 +52,7 @@ class MotionGenerator(nn.Module):
         window = min(self.window, frames)
         overlap = min(overlap, window - 1)
         hop = window - overlap
-        starts = list(range(0, max(frames - window, 0) + 1, hop))
-        if starts[-1] + window < frames:
-            starts.append(frames - window)
+        starts = window_starts(frames, window, hop)
         batch = torch.stack([features[s : s + window] for s in starts])  # [N, W, F]
         pred = self.motion_norm.inverse(self.model(self.feature_norm(batch)))  # [N, W, D]
         # Linear ramps over the overlaps; a window's weight never reaches 0 inside it.

@@ -13,9 +13,10 @@ from audio2motion.features import AudioFeaturizer
 
 def nmse(pred: np.ndarray, target: np.ndarray) -> float:
     """Squared error summed over frames and channels / the target's variance summed likewise (per-channel
-    variance about each channel's mean). 0 is perfect; always predicting the target's mean gives 1."""
+    variance about each channel's mean). 0 is perfect; always predicting the target's mean gives 1; NaN
+    for a constant target."""
     variance = ((target - target.mean(0)) ** 2).sum()
-    return float(((pred - target) ** 2).sum() / max(variance, 1e-12))
+    return float(((pred - target) ** 2).sum() / variance) if variance > 1e-12 else float("nan")
 
 
 def correlation(pred: np.ndarray, target: np.ndarray) -> float:

@@ -63,6 +63,11 @@ class SyntheticRules:
             )
         if self.timbre not in TIMBRES:
             raise ValueError(f"timbre must be one of {TIMBRES}, got {self.timbre!r}")
+        low, high = self.tempo_bpm
+        if not self.tempo_holdout_bpm or not all(low < a < b < high for a, b in self.tempo_holdout_bpm):
+            raise ValueError(f"tempo_holdout_bpm must list intervals inside tempo_bpm {self.tempo_bpm}")
+        if not 0 < self.pitch_holdout < 1:
+            raise ValueError(f"pitch_holdout must be between 0 and 1, got {self.pitch_holdout}")
 
     @property
     def channel_rules(self) -> dict[str, str]:
@@ -161,8 +166,9 @@ def draw_clip(
 def render_audio(
     plan: ClipPlan, rules: SyntheticRules, sample_rate: int, channels: int = 1, pan: float = 0.0
 ) -> np.ndarray:
-    """Audio float32 in [-1, 1]: `[samples]` for one channel, else `[samples, channels]` panned by `pan`
-    (-1..1) from left to right, whose mean over channels is the mono audio."""
+    """Audio float32: `[samples]` for one channel, else `[samples, channels]` panned by `pan` (0..1) from
+    left to right, whose mean over channels is the mono audio. The peak stays below 1 when tone_gain +
+    click_gain <= 1 and (1 + pan) x that sum <= 1."""
     num_samples = int(round(plan.duration * sample_rate))
     t = np.arange(num_samples) / sample_rate
     segment = np.searchsorted(plan.bounds[:-1], t, side="right") - 1
@@ -175,7 +181,7 @@ def render_audio(
         tone = np.zeros(num_samples)
         for k in range(1, int(0.45 * sample_rate / plan.freqs.min()) + 1, 2):
             tone += np.where(k * freq < 0.45 * sample_rate, np.sin(k * phase) / k, 0.0)
-        tone *= 4 / np.pi
+        tone *= 4 / np.pi / np.sqrt(2)  # the sine's RMS, so timbre alone changes; peak 0.84
     clicks = np.zeros(num_samples)
     noise = np.random.default_rng(plan.noise_seed)
     click_len = max(1, int(round(rules.click_seconds * sample_rate)))
@@ -184,10 +190,10 @@ def render_audio(
         start = int(round(beat * sample_rate))
         stop = min(start + click_len, num_samples)
         clicks[start:stop] += (noise.uniform(-1.0, 1.0, click_len) * decay)[: stop - start]
-    audio = plan.loudness(t) * (rules.tone_gain * np.clip(tone, -1, 1) + rules.click_gain * clicks)
+    audio = plan.loudness(t) * (rules.tone_gain * tone + rules.click_gain * clicks)
     if channels > 1:
         audio = audio[:, None] * (1 + pan * np.linspace(-1.0, 1.0, channels))
-    return np.clip(audio, -1.0, 1.0).astype(np.float32)
+    return audio.astype(np.float32)
 
 
 def render_motion(

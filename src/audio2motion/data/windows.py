@@ -6,6 +6,16 @@ from torch.utils.data import Dataset
 from audio2motion.data.folder import Clip
 
 
+def window_starts(frames: int, window: int, hop: int, cover_end: bool = True) -> list[int]:
+    """Starts of `window`-frame windows every `hop` frames in `frames` frames; with `cover_end` the last
+    window ends on the last frame. Fewer frames than a window give one window at 0."""
+    last = max(frames - window, 0)
+    starts = list(range(0, last + 1, hop))
+    if cover_end and starts[-1] != last:
+        starts.append(last)
+    return starts
+
+
 class WindowDataset(Dataset):
     """Windows of `window` frames starting every `stride` frames in each clip.
 
@@ -21,10 +31,7 @@ class WindowDataset(Dataset):
         self.clips, self.window, self.stride, self.jitter = clips, window, stride, jitter
         self.index = []  # (clip, start)
         for c, clip in enumerate(clips):
-            last = max(clip.motion.shape[0] - window, 0)
-            starts = list(range(0, last + 1, stride))
-            if not jitter and starts[-1] != last:
-                starts.append(last)
+            starts = window_starts(clip.motion.shape[0], window, stride, cover_end=not jitter)
             self.index += [(c, s) for s in starts]
 
     def __len__(self) -> int:
