@@ -4,6 +4,7 @@ import torch
 
 from audio2motion.data.folder import Clip
 from audio2motion.data.windows import window_starts
+from audio2motion.models import Normalizer
 
 
 class NearestNeighbourRetrieval:
@@ -22,8 +23,10 @@ class NearestNeighbourRetrieval:
                 values.append(clip.motion[start : start + window])
         if not keys:
             raise ValueError(f"no training clip is as long as the {window}-frame window")
-        self.window, self.mean, self.std = window, mean, std.clamp(min=1e-5)  # constant channels stay finite
-        self.keys = (torch.stack(keys) - mean) / self.std  # [N, W, F]
+        self.window = window
+        self.norm = Normalizer(mean.numel())  # the model's normalisation: constant channels keep std 1
+        self.norm.set_stats(mean, std)
+        self.keys = self.norm(torch.stack(keys))  # [N, W, F]
         self.values = torch.stack(values)  # [N, W, D]
 
     def __call__(self, features: torch.Tensor) -> torch.Tensor:
@@ -31,9 +34,7 @@ class NearestNeighbourRetrieval:
         frames = features.shape[0]
         window = min(self.window, frames)
         starts = window_starts(frames, window, window)
-        queries = (
-            torch.stack([features[s : s + window] for s in starts]) - self.mean
-        ) / self.std  # [Q, w, F]
+        queries = self.norm(torch.stack([features[s : s + window] for s in starts]))  # [Q, w, F]
         nearest = torch.cdist(queries.flatten(1), self.keys[:, :window].flatten(1)).argmin(dim=1)  # [Q]
         motion = torch.empty(frames, self.values.shape[-1])
         for start, index in zip(starts, nearest.tolist(), strict=True):
