@@ -6,7 +6,6 @@ A file that fails is reported on one line and the rest go on; the exit code is 1
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import hydra
@@ -14,6 +13,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from audio2motion import load_model
+from audio2motion.atomic import atomic_write
 from audio2motion.audio_io import is_audio_file, load_audio
 from audio2motion.errors import InputError
 
@@ -30,18 +30,6 @@ def audio_files(source: Path) -> list[Path]:
     if not source.exists():
         raise InputError(f"{source}: no such audio file or folder")
     return [source]
-
-
-def write_npz(path: Path, **arrays) -> None:
-    """Write to a temporary file beside `path`, then rename: `path` is whole or absent, never partial."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="infer")
@@ -67,9 +55,9 @@ def main(cfg: DictConfig) -> None:
                 motion = generator.generate(waveform.to(cfg.device), sample_rate, cfg.overlap)
             except ValueError as err:
                 raise InputError(f"{file}: {err}") from err
-            write_npz(
-                target, motion=motion.cpu().numpy(), fps=np.float32(generator.fps), source=np.str_(file.name)
-            )
+            with atomic_write(target) as handle:
+                arrays = {"motion": motion.cpu().numpy(), "fps": np.float32(generator.fps)}
+                np.savez(handle, **arrays, source=np.str_(file.name))
             written[target] = file
             print(f"{file} -> {target} ({motion.shape[0]} frames at {generator.fps:g} fps)")
         except InputError as err:

@@ -1,0 +1,26 @@
+"""Whole-or-nothing file writes: a kill at any moment leaves the old file or the new one, never a part."""
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+
+@contextmanager
+def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
+    """Open a hidden temporary file beside `path` for writing; on success flush it to disk and rename it
+    over `path` (atomic on one file system), on failure delete it. A process killed mid-write can leave
+    only the hidden `.NAME.*.tmp` file, which nothing reads."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
