@@ -15,6 +15,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from audio2motion.errors import exit_on_user_error
 from audio2motion.learning_benchmark import format_report, run_benchmark
 
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
@@ -33,7 +34,8 @@ def hardware() -> str:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="benchmark_learning")
 def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
-    report = run_benchmark(cfg, run_dir)
+    with exit_on_user_error():
+        report = run_benchmark(cfg, run_dir)
     command = shlex.join(["python", "scripts/benchmark_learning.py", *sys.argv[1:]])
     markdown = format_report(report, command, hardware())
     (run_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")

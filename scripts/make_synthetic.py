@@ -5,27 +5,23 @@ Settings come from conf/data/synthetic.yaml (`data.fps`, `data.generator.*`), e.
 """
 
 import os
-import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from audio2motion.data.synthetic import rules_from_config, write_synthetic_dataset
-from audio2motion.errors import InputError
+from audio2motion.errors import exit_on_user_error
 
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="make_synthetic")
 def main(cfg: DictConfig) -> None:
-    settings = OmegaConf.to_container(cfg.data.generator, resolve=True)
-    rules = rules_from_config(settings.pop("rules"))
-    try:
+    with exit_on_user_error():
+        settings = OmegaConf.to_container(cfg.data.generator, resolve=True)
+        rules = rules_from_config(settings.pop("rules"))
         root = write_synthetic_dataset(cfg.out, fps=cfg.data.fps, rules=rules, **settings)
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
     print(f"wrote {settings['num_clips']} clips to {root}")
 
 

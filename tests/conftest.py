@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests (tests/test_fuzz.py): the same examples on every run and machine, no example database,
+# no per-example deadline (the first call of a torchaudio kernel is slow).
+settings.register_profile("audio2motion", max_examples=30, deadline=None, derandomize=True, database=None)
+settings.load_profile("audio2motion")
 
 
 def tone_mix(sample_rate: int, seconds: float, channels: int = 1) -> np.ndarray:
@@ -29,6 +35,16 @@ def tone_mix(sample_rate: int, seconds: float, channels: int = 1) -> np.ndarray:
 def write_audio(path: Path, sample_rate: int, seconds: float, channels: int = 1, **kwargs) -> Path:
     soundfile.write(path, tone_mix(sample_rate, seconds, channels), sample_rate, **kwargs)
     return path
+
+
+class PlantedCode:
+    """Pickles as a call to `Path.touch(marker)`: what a malicious checkpoint would run on load."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return type(self.marker).touch, (self.marker,)
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ import torch
 from conftest import write_audio
 
 from audio2motion.data.datamodule import MotionDataModule
-from audio2motion.data.folder import find_pairs, load_clip, split_names
+from audio2motion.data.folder import Clip, find_pairs, load_clip, split_names
 from audio2motion.data.synthetic import write_synthetic_dataset
-from audio2motion.data.windows import WindowDataset
+from audio2motion.data.windows import WindowDataset, WindowSampler
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 
@@ -119,17 +119,35 @@ def test_bad_motion_and_roots_are_named(tmp_path):
 
 
 def test_windows_cover_clips_and_pad_short_ones():
-    clip = type("Clip", (), {})()
-    clip.features, clip.motion = torch.randn(100, 3), torch.arange(100.0)[:, None].repeat(1, 2)
-    short = type("Clip", (), {})()
-    short.features, short.motion = torch.randn(20, 3), torch.randn(20, 2)
+    clip = Clip("long", torch.randn(100, 3), torch.arange(100.0)[:, None].repeat(1, 2))
+    short = Clip("short", torch.randn(20, 3), torch.randn(20, 2))
     fixed = WindowDataset([clip, short], window=40, stride=40, jitter=False)
     assert [s for _, s in fixed.index] == [0, 40, 60, 0]
     item = fixed[3]
     assert item["features"].shape == (40, 3) and item["mask"].sum() == 20 and not item["mask"][20:].any()
+    assert item["clip"] == "short"
+
+
+def test_sampler_jitters_windows_from_seed_and_epoch_alone():
+    clip = Clip("long", torch.randn(100, 3), torch.arange(100.0)[:, None].repeat(1, 2))
     jittered = WindowDataset([clip], window=40, stride=10, jitter=True)
-    starts = {int(jittered[i]["motion"][0, 0]) for _ in range(20) for i in range(len(jittered))}
+    sampler = WindowSampler(jittered, seed=7)
+
+    def epoch(number):
+        sampler.set_epoch(number)
+        torch.manual_seed(number)  # global random state must not matter
+        return [(item, int(jittered[item]["motion"][0, 0])) for item in sampler]
+
+    starts = {start for number in range(20) for _, start in epoch(number)}
     assert min(starts) == 0 and max(starts) == 60 and len(starts) > 30
+    assert epoch(3) == epoch(3) and epoch(3) != epoch(4)
+    assert sorted(i for (i, _), _ in epoch(5)) == list(range(len(jittered)))  # each window once
+    halves = [WindowSampler(jittered, seed=7, num_replicas=2, rank=rank) for rank in (0, 1)]
+    for half in halves:
+        half.set_epoch(5)
+    shared = [list(half) for half in halves]  # 7 windows: DistributedSampler pads to 2 x 4
+    assert [len(items) for items in shared] == [4, 4]
+    assert set(shared[0] + shared[1]) == {item for item, _ in epoch(5)}
 
 
 def test_datamodule_generates_once_and_normalises_from_train(tmp_path):

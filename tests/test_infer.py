@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from conftest import run_script, tone_mix, write_audio
+from conftest import PlantedCode, run_script, tone_mix, write_audio
 
 from audio2motion import load_model
 from audio2motion.errors import InputError
@@ -115,11 +115,10 @@ def test_windowed_generation_has_no_seams(ckpt):
     windowed = model.generate(waveform, 16000).numpy()  # [600, D], windows of 60 frames
     assert windowed.shape == (600, 9)
     jumps = np.abs(np.diff(windowed, axis=0)).max(axis=1)  # [T-1] largest channel jump per frame
-    hop = model.window - model.window // 4
+    overlap = model.window // 3  # the default
+    hop = model.window - overlap
     # jumps[i] is frame i -> i+1; a seam spans the overlap and the step into it
-    seams = np.concatenate(
-        [np.arange(s - 1, s + model.window // 4) for s in range(hop, 600 - model.window, hop)]
-    )
+    seams = np.concatenate([np.arange(s - 1, s + overlap) for s in range(hop, 600 - model.window, hop)])
     inside = np.setdiff1d(np.arange(len(jumps)), seams)
     assert jumps[seams].max() <= jumps[inside].max()
     assert np.median(jumps[seams]) <= 1.5 * np.median(jumps[inside])
@@ -155,3 +154,19 @@ def test_negative_overlap_is_refused_before_any_work(ckpt, tmp_path):
     result = infer(ckpt, tmp_path / "a.wav", tmp_path / "out", "overlap=-3")
     assert result.returncode == 1 and error_lines(result) == ["error: overlap=-3: must be 0 or more frames"]
     assert not (tmp_path / "out").exists()
+
+
+def test_checkpoint_with_pickled_code_is_refused_and_never_run(ckpt, tmp_path):
+    marker = tmp_path / "code_ran"
+    checkpoint = torch.load(ckpt, weights_only=True)
+    checkpoint["hyper_parameters"]["extra"] = PlantedCode(marker)
+    torch.save(checkpoint, tmp_path / "planted.ckpt")
+    with pytest.raises(InputError, match=r"planted\.ckpt: refused: it holds pickled objects"):
+        load_model(tmp_path / "planted.ckpt")
+    write_audio(tmp_path / "song.wav", 16000, 1.0)
+    result = infer(tmp_path / "planted.ckpt", tmp_path / "song.wav", tmp_path / "out")
+    assert result.returncode == 1 and len(error_lines(result)) == 1 and "refused" in result.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    torch.load(tmp_path / "planted.ckpt", weights_only=False)  # the file does carry code: it runs here
+    assert marker.exists()

@@ -5,6 +5,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from audio2motion.checkpoint import read_checkpoint
 from audio2motion.data.windows import window_starts
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
@@ -44,7 +45,7 @@ class MotionGenerator(nn.Module):
     def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> torch.Tensor:
         """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> motion `[T, D]` in the
         data's units, T = floor(duration x fps)."""
-        overlap = self.window // 4 if overlap is None else overlap
+        overlap = self.window // 3 if overlap is None else overlap
         if overlap < 0:
             raise ValueError(f"overlap must be 0 or more frames, got {overlap}")
         features = self.featurizer(waveform, sample_rate)  # [T, F]
@@ -76,13 +77,10 @@ class MotionGenerator(nn.Module):
 def load_model(path: str | Path, device: str = "cpu") -> MotionGenerator:
     """A MotionGenerator on `device` from a training checkpoint (`last.ckpt` or a best one), loaded with
     `weights_only=True`, so a checkpoint can never run code."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such checkpoint")
+    checkpoint = read_checkpoint(path)
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
         generator = MotionGenerator(checkpoint["hyper_parameters"], checkpoint["state_dict"])
-    except Exception as err:  # a truncated zip, a pickle with code, a checkpoint of another program
+    except Exception as err:  # settings and weights that do not fit together: another program's file
         reason = " ".join(f"{type(err).__name__}: {err}".split())  # one line, even for load_state_dict's
         raise InputError(f"{path}: not a readable audio2motion checkpoint ({reason})") from err
     return generator.to(device)

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from audio2motion.data.folder import Clip, find_pairs, load_clip, read_channel_names, split_names
 from audio2motion.data.synthetic import generator_settings, rules_from_config, write_synthetic_dataset
-from audio2motion.data.windows import WindowDataset
+from audio2motion.data.windows import WindowDataset, WindowSampler
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 
@@ -38,12 +38,15 @@ class MotionDataModule(L.LightningDataModule):
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         split_seed: int = 0,
+        seed: int = 0,
         max_length_mismatch: int = 2,
         generator: dict | None = None,
     ):
         super().__init__()
-        if fps <= 0:
-            raise InputError(f"data.fps must be positive, got {fps}")
+        settings = {"fps": fps, "window_seconds": window_seconds, "stride_seconds": stride_seconds}
+        for name, value in settings.items():
+            if not 0 < value < float("inf"):  # NaN too
+                raise InputError(f"data.{name} must be a positive number, got {value}")
         self.root = Path(root)
         self.fps = float(fps)
         self.featurizer = AudioFeaturizer(fps=fps, **features)
@@ -52,6 +55,7 @@ class MotionDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
+        self.seed = seed
         self.max_length_mismatch = max_length_mismatch
         self.generator = dict(generator) if generator else None
         self.clips: dict[str, list[Clip]] | None = None
@@ -106,9 +110,11 @@ class MotionDataModule(L.LightningDataModule):
         return self.featurizer.dim
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(
-            "train", WindowDataset(self.clips["train"], self.window, self.stride, jitter=True)
-        )
+        dataset = WindowDataset(self.clips["train"], self.window, self.stride, jitter=True)
+        trainer = self.trainer
+        replicas, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
+        sampler = WindowSampler(dataset, self.seed, num_replicas=replicas, rank=rank)
+        return self._loader("train", dataset, sampler)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", WindowDataset(self.clips["val"], self.window, self.window, jitter=False))
@@ -116,13 +122,15 @@ class MotionDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", WindowDataset(self.clips["test"], self.window, self.window, jitter=False))
 
-    def _loader(self, split: str, dataset: WindowDataset) -> DataLoader:
+    def _loader(self, split: str, dataset: WindowDataset, sampler: WindowSampler | None = None) -> DataLoader:
         if len(dataset) == 0:
             raise InputError(f"{self.root}: the {split} split has no clips")
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=split == "train",
+            sampler=sampler,
+            # Its own generator: making an iterator then draws no number from torch's global random state.
+            generator=torch.Generator().manual_seed(self.seed),
             drop_last=split == "train" and len(dataset) > self.batch_size,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,

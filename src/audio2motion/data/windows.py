@@ -1,7 +1,10 @@
 """Fixed-length windows cut from whole clips, the unit of a training or validation batch."""
 
+from collections.abc import Iterator
+
+import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, DistributedSampler
 
 from audio2motion.data.folder import Clip
 
@@ -19,9 +22,10 @@ def window_starts(frames: int, window: int, hop: int, cover_end: bool = True) ->
 class WindowDataset(Dataset):
     """Windows of `window` frames starting every `stride` frames in each clip.
 
-    With `jitter`, each window start moves by a random 0..stride-1 frames (kept inside the clip), so
-    training sees every offset over the epochs; without it the windows are fixed and the last one of a
-    clip ends on its last frame, so every frame is covered. A clip shorter than `window` gives one window,
+    With `jitter`, windows start every `stride` frames and an item is `(i, shift)`: window i moved later
+    by `shift` frames (kept inside the clip), drawn by `WindowSampler`, so training sees every offset over
+    the epochs. Without it an item is `i`, the windows are fixed and the last one of a clip ends on its
+    last frame, so every frame is covered. A clip shorter than `window` gives one window,
     zero-padded, whose `mask` marks the real frames.
     """
 
@@ -37,12 +41,12 @@ class WindowDataset(Dataset):
     def __len__(self) -> int:
         return len(self.index)
 
-    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, item: int | tuple[int, int]) -> dict:
+        i, shift = item if isinstance(item, tuple) else (item, 0)
         c, start = self.index[i]
         clip = self.clips[c]
         frames = clip.motion.shape[0]
-        if self.jitter:
-            start = min(start + int(torch.randint(self.stride, ())), max(frames - self.window, 0))
+        start = min(start + shift, max(frames - self.window, 0))
         stop = min(start + self.window, frames)
         pad = self.window - (stop - start)
         mask = torch.ones(self.window, dtype=torch.bool)
@@ -52,4 +56,23 @@ class WindowDataset(Dataset):
             "features": torch.nn.functional.pad(clip.features[start:stop], (0, 0, 0, pad)),  # [W, F]
             "motion": torch.nn.functional.pad(clip.motion[start:stop], (0, 0, 0, pad)),  # [W, D]
             "mask": mask,  # [W]
+            "clip": clip.name,
         }
+
+
+class WindowSampler(DistributedSampler):
+    """Training order and jitter for a `WindowDataset`: yields `(i, shift)` with `shift` in
+    0..`stride`-1. Both are drawn from (`seed`, epoch) alone, never from global random state, so a run
+    resumed at an epoch boundary sees exactly the batches the uninterrupted run saw. Lightning calls
+    `set_epoch`; under DDP each of `num_replicas` processes takes its share, as DistributedSampler does.
+    """
+
+    def __init__(self, dataset: WindowDataset, seed: int, num_replicas: int = 1, rank: int = 0):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
+        self.stride = dataset.stride
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        shifts = rng.integers(0, self.stride, size=len(self.dataset))  # one per window, any world size
+        for i in super().__iter__():
+            yield i, int(shifts[i])

@@ -5,6 +5,7 @@ import math
 import lightning as L
 import torch
 
+from audio2motion.errors import DivergedError, InputError
 from audio2motion.models import Audio2Motion, Normalizer
 
 
@@ -33,13 +34,18 @@ class Audio2MotionModule(L.LightningModule):
         layout: dict,
         feature_dim: int,
         window: int,
+        max_nonfinite_steps: int = 10,
     ):
         super().__init__()
+        if max_nonfinite_steps < 1:
+            raise InputError(f"model.max_nonfinite_steps must be at least 1, got {max_nonfinite_steps}")
         self.save_hyperparameters(logger=False)
         self.model = Audio2Motion(feature_dim, layout["dim"], **net)
         self.feature_norm = Normalizer(feature_dim)
         self.motion_norm = Normalizer(layout["dim"])
         self._val_sums: dict[str, torch.Tensor] = {}
+        self._step_loss, self._step_clips = None, []  # of the batch being stepped on
+        self.nonfinite_steps, self._nonfinite_streak = 0, 0  # skipped steps: in all, and in a row
 
     def set_stats(self, stats: dict[str, torch.Tensor]) -> None:
         """Normalisation from the training split (see MotionDataModule.stats)."""
@@ -66,10 +72,41 @@ class Audio2MotionModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         losses, _, _ = self._losses(batch)
         loss = losses.pop("loss")
+        self._step_loss, self._step_clips = loss.detach(), batch["clip"]
         batch_size = batch["mask"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=batch_size)
         return loss
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Skip the step when the loss or the gradient is not finite: dropping every gradient makes the
+        optimiser leave weights and moments alone. Under DDP the gradients are already averaged, so every
+        process sees the same verdict. Too many skips in a row stop training, naming the batch's clips."""
+        grads = [p.grad for p in self.parameters() if p.grad is not None]
+        norm = torch.nn.utils.get_total_norm(grads)
+        self.log("train/grad_norm", norm)
+        if torch.isfinite(torch.stack([norm, self._step_loss.float()])).all():
+            self._nonfinite_streak = 0
+            return
+        for p in self.parameters():
+            p.grad = None
+        self.nonfinite_steps += 1
+        self._nonfinite_streak += 1
+        self.log("train/nonfinite_steps", float(self.nonfinite_steps))
+        limit = self.hparams.max_nonfinite_steps
+        if self._nonfinite_streak >= limit:
+            raise DivergedError(
+                f"training stopped at epoch {self.current_epoch}, step {self.global_step}: {limit} steps in "
+                f"a row had a non-finite loss or gradient; the last batch held clips "
+                f"{', '.join(sorted(set(self._step_clips)))} (check them, lower model.optimizer.lr, or "
+                "raise model.max_nonfinite_steps)"
+            )
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["nonfinite_steps"] = [self.nonfinite_steps, self._nonfinite_streak]
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        self.nonfinite_steps, self._nonfinite_streak = checkpoint.get("nonfinite_steps", [0, 0])
 
     def on_validation_epoch_start(self) -> None:
         self._val_sums = {}

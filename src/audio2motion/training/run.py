@@ -8,6 +8,10 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from audio2motion.checkpoint import config_differences, read_checkpoint
+from audio2motion.errors import InputError
+from audio2motion.training.atomic_checkpoint_io import AtomicCheckpointIO
+from audio2motion.training.epoch_seed import EpochSeed
 from audio2motion.training.module import Audio2MotionModule
 
 log = logging.getLogger(__name__)
@@ -34,21 +38,41 @@ def _instantiate_all(group: DictConfig | None) -> list:
     return [instantiate(entry) for entry in group.values() if entry and "_target_" in entry]
 
 
+def resume_checkpoint(run_dir: str, module: Audio2MotionModule) -> Path:
+    """`RUN_DIR/checkpoints/last.ckpt`, once it is known to load safely and to hold the model that
+    `module` is: the same settings, or an error listing each one that differs."""
+    path = Path(run_dir) / "checkpoints" / "last.ckpt"
+    if not Path(run_dir).is_dir():
+        raise InputError(f"{run_dir}: resume=RUN_DIR names no run folder")
+    saved = read_checkpoint(path)["hyper_parameters"]
+    differences = config_differences(saved, dict(module.hparams))
+    if differences:
+        raise InputError(
+            f"{path}: cannot resume, the run was trained with other settings: {'; '.join(differences)}"
+        )
+    return path
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, validate the best checkpoint (or the final weights when none was kept) and return its metrics."""
+    """Fit (from the start, or on from `cfg.resume`), validate the best checkpoint (or the final weights
+    when none was kept) and return its metrics."""
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate(cfg.data, features=OmegaConf.to_container(cfg.features, resolve=True))
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = build_module(cfg, datamodule)
+    ckpt_path = resume_checkpoint(cfg.resume, module) if cfg.get("resume") else None
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=_instantiate_all(cfg.get("callbacks")),
+        callbacks=[EpochSeed(cfg.seed), *_instantiate_all(cfg.get("callbacks"))],
         logger=_instantiate_all(cfg.get("logger")),
+        plugins=[AtomicCheckpointIO()],
     )
-    trainer.fit(module, datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    results = trainer.validate(module, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+    results = trainer.validate(
+        module, datamodule=datamodule, ckpt_path=best or None, verbose=False, weights_only=True
+    )
     metrics = {k: float(v) for k, v in results[0].items()}
     source = Path(best).name if best else "final weights"
     message = (

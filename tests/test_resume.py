@@ -1,0 +1,106 @@
+"""Resuming a killed run: `python train.py resume=RUN_DIR hydra.run.dir=RUN_DIR` ends where an
+uninterrupted run with the same seed ends; a resume that cannot be exact is refused with the reason."""
+
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import ROOT, PlantedCode, run_script
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+TINY = [
+    "experiment=tiny",
+    "callbacks=ema",
+    "callbacks.progress_bar.refresh_rate=0",
+    "trainer.max_epochs=8",
+    "data.generator.num_clips=12",
+]
+
+
+def logged_steps(run_dir, tag):
+    events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+    return sorted({event.step for event in events.Scalars(tag)})
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("resume_data")
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, data_dir):
+    common = [*TINY, f"paths.data_dir={data_dir}"]
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    result = run_script("train.py", *common, f"hydra.run.dir={whole}")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    # Kill the run at a random moment after its first checkpoint, resume it, kill that too, then resume.
+    last = killed / "checkpoints" / "last.ckpt"
+    steps_at_kills = []
+    for resume in ([], [f"resume={killed}"]):
+        before = last.stat().st_mtime_ns if last.exists() else None
+        process = subprocess.Popen(
+            [sys.executable, "train.py", *common, *resume, f"hydra.run.dir={killed}"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if last.exists() and last.stat().st_mtime_ns != before:
+                break
+            time.sleep(0.02)
+        time.sleep(random.uniform(0.0, 0.3))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        steps_at_kills.append(torch.load(last, weights_only=True)["global_step"])
+
+    result = run_script("train.py", *common, f"resume={killed}", f"hydra.run.dir={killed}")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    expected = torch.load(whole / "checkpoints" / "last.ckpt", weights_only=True)
+    resumed = torch.load(last, weights_only=True)
+    assert 0 < steps_at_kills[0] < steps_at_kills[1] < expected["global_step"] == resumed["global_step"]
+    for part in ("state_dict", "current_model_state"):  # EMA weights, then the raw ones
+        assert expected[part].keys() == resumed[part].keys()
+        worst = max((expected[part][k] - resumed[part][k]).abs().max().item() for k in expected[part])
+        assert worst < 1e-4, (part, worst)
+    # One TensorBoard run, with every epoch's validation once, as in the uninterrupted run.
+    assert logged_steps(killed, "val/loss") == logged_steps(whole, "val/loss")
+
+
+def test_resume_refuses_other_settings_and_missing_runs(tmp_path, data_dir):
+    run = tmp_path / "run"
+    common = [*TINY, f"paths.data_dir={data_dir}", "trainer.max_epochs=1"]
+    assert run_script("train.py", *common, f"hydra.run.dir={run}").returncode == 0
+
+    result = run_script(
+        "train.py",
+        *common,
+        "model.net.dim=16",
+        "model.optimizer.lr=0.001",
+        f"resume={run}",
+        f"hydra.run.dir={run}",
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "last.ckpt: cannot resume" in line
+    assert "model.net.dim: 32 in the checkpoint, 16 now" in line
+    assert "model.optimizer.lr: 0.004 in the checkpoint, 0.001 now" in line
+
+    marker = tmp_path / "code_ran"
+    planted = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    planted["hyper_parameters"]["extra"] = PlantedCode(marker)
+    torch.save(planted, run / "checkpoints" / "last.ckpt")
+    result = run_script("train.py", *common, f"resume={run}", f"hydra.run.dir={run}")
+    assert result.returncode == 1 and "last.ckpt: refused: it holds pickled objects" in result.stderr
+    assert not marker.exists()
+
+    result = run_script("train.py", *common, f"resume={tmp_path / 'nowhere'}")
+    assert result.returncode == 1 and "nowhere: resume=RUN_DIR names no run folder" in result.stderr
+    (run / "checkpoints" / "last.ckpt").unlink()
+    result = run_script("train.py", *common, f"resume={run}", f"hydra.run.dir={run}")
+    assert result.returncode == 1 and "last.ckpt: no such checkpoint" in result.stderr
