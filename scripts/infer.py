@@ -15,7 +15,7 @@ from omegaconf import DictConfig
 from audio2motion import load_model
 from audio2motion.atomic import atomic_write
 from audio2motion.audio_io import is_audio_file, load_audio
-from audio2motion.errors import InputError
+from audio2motion.errors import InputError, exit_on_user_error
 
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -34,16 +34,16 @@ def audio_files(source: Path) -> list[Path]:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="infer")
 def main(cfg: DictConfig) -> None:
-    try:
+    with exit_on_user_error():
         if cfg.overlap is not None and cfg.overlap < 0:
             raise InputError(f"overlap={cfg.overlap}: must be 0 or more frames")
         generator = load_model(cfg.ckpt, device=cfg.device)
         files = audio_files(Path(cfg.audio))
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(1)
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+        out = Path(cfg.out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file of that name, or a file in its path
+            raise InputError(f"{out}: cannot be the output folder ({err.strerror or err})") from err
     failed, written = 0, {}
     for file in files:
         target = out / f"{file.stem}.npz"

@@ -6,7 +6,9 @@ rate or channel count gives the same features. Frame `i` is centred on time `i /
 one with motion frames for any (sample rate, fps) pair, 16 kHz at 30 fps or 44.1 kHz at 29.97 fps alike.
 """
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 
 import torch
 import torchaudio.functional as AF
@@ -14,11 +16,30 @@ from torch import nn
 
 FEATURE_NAMES = ("mel", "onset", "rms", "centroid")
 FRAMES_PER_CHUNK = 4096  # frames analysed at once: about 50 MB of temporaries with n_fft 1024
+# Input samples per period of the resampling ratio, at most: torchaudio's sinc kernel holds
+# (output samples per period) x (this) taps, and costs this many multiplies per output sample.
+MAX_RESAMPLE_PERIOD = 1000
 
 
 def num_frames(num_samples: int, sample_rate: int, fps: float) -> int:
     """Motion frames covered by `num_samples` of audio: floor(duration x fps)."""
     return int(num_samples * fps // sample_rate)
+
+
+def resample_ratio(orig_rate: int, new_rate: int) -> tuple[int, int]:
+    """`(orig, new)` for `torchaudio.functional.resample` from `orig_rate` Hz to about `new_rate` Hz.
+
+    The exact ratio in lowest terms where its input period is at most MAX_RESAMPLE_PERIOD samples (every
+    common rate: 44100 Hz to 16 kHz is 441:160); otherwise the nearest ratio whose period is (an odd
+    rate such as 44101 Hz is coprime to 16 kHz, and its exact kernel would take gigabytes and minutes).
+    The result is then at `orig_rate x new / orig` Hz, within 0.05 % of `new_rate`.
+    """
+    divisor = math.gcd(orig_rate, new_rate)
+    orig, new = orig_rate // divisor, new_rate // divisor
+    if orig <= MAX_RESAMPLE_PERIOD:
+        return orig, new
+    nearest = Fraction(new_rate, orig_rate).limit_denominator(MAX_RESAMPLE_PERIOD)
+    return nearest.denominator, max(nearest.numerator, 1)
 
 
 class AudioFeaturizer(nn.Module):
@@ -74,28 +95,43 @@ class AudioFeaturizer(nn.Module):
 
     def forward(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
         """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> features `[T, F]`,
-        T = floor(duration x fps)."""
+        T = floor(duration x fps).
+
+        Raises ValueError for a waveform of another shape, one shorter than a motion frame, one holding
+        NaN or infinite samples, one too loud to analyse in float32 (samples of 1e17 and more: float audio
+        belongs within [-1, 1]), and for a sample rate that is not a positive whole number of Hz.
+        """
         if waveform.ndim == 1:
             waveform = waveform.unsqueeze(0)
-        if waveform.ndim != 2 or waveform.shape[-1] == 0:
+        if waveform.ndim != 2 or waveform.shape[-1] == 0 or waveform.shape[0] == 0:
             raise ValueError(
                 f"waveform must be [samples] or [channels, samples], got {tuple(waveform.shape)}"
             )
+        rate = float(sample_rate)
+        if not (math.isfinite(rate) and rate > 0 and rate.is_integer()):
+            raise ValueError(f"sample rate must be a positive whole number of Hz, got {sample_rate}")
+        sample_rate = int(rate)
         frames_out = num_frames(waveform.shape[-1], sample_rate, self.fps)
         if frames_out == 0:
             raise ValueError(
                 f"audio is shorter than one motion frame ({waveform.shape[-1] / sample_rate:.4f} s < "
                 f"1/{self.fps:g} s)"
             )
+        if not torch.isfinite(waveform).all():
+            raise ValueError("audio holds NaN or infinite samples")
         mono = waveform.float().mean(dim=0)  # [S]
+        rate = sample_rate  # of `mono`
         if sample_rate != self.sample_rate:
-            mono = AF.resample(mono, int(sample_rate), self.sample_rate)
+            orig, new = resample_ratio(sample_rate, self.sample_rate)
+            mono = AF.resample(mono, orig, new)
+            rate = sample_rate * new / orig  # self.sample_rate but for an approximated ratio
         half = self.n_fft // 2
         # The tail pad also covers a resampled signal a few samples shorter than duration x rate.
         padded = torch.nn.functional.pad(mono, (half, self.n_fft))  # [S + half + n_fft]
         log_mel, rms, centroid = [], [], []
         for first in range(0, frames_out, FRAMES_PER_CHUNK):  # bounded memory for long audio
-            frames = self._frames(padded, first, min(first + FRAMES_PER_CHUNK, frames_out))  # [t, n_fft]
+            stop = min(first + FRAMES_PER_CHUNK, frames_out)
+            frames = self._frames(padded, rate, first, stop)  # [t, n_fft]
             # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then
             # a level below full scale (1e-8: -80 dB).
             power = (
@@ -115,13 +151,17 @@ class AudioFeaturizer(nn.Module):
             "rms": torch.cat(rms),
             "centroid": torch.cat(centroid),
         }
-        return torch.cat([parts[name] for name in self.features], dim=-1)  # [T, F]
+        features = torch.cat([parts[name] for name in self.features], dim=-1)  # [T, F]
+        if not torch.isfinite(features).all():
+            peak = waveform.abs().max().item()
+            raise ValueError(
+                f"audio too loud to analyse (peak sample {peak:.3g}; float audio belongs within [-1, 1])"
+            )
+        return features
 
-    def _frames(self, padded: torch.Tensor, first: int, stop: int) -> torch.Tensor:
+    def _frames(self, padded: torch.Tensor, rate: float, first: int, stop: int) -> torch.Tensor:
         """Windows of n_fft samples centred on round(i x rate / fps) for frames first..stop-1, from the
-        signal zero-padded by n_fft / 2 in front."""
-        centres = torch.round(
-            torch.arange(first, stop, dtype=torch.float64) * self.sample_rate / self.fps
-        ).long()
+        signal at `rate` Hz zero-padded by n_fft / 2 in front."""
+        centres = torch.round(torch.arange(first, stop, dtype=torch.float64) * rate / self.fps).long()
         index = centres.unsqueeze(1) + torch.arange(self.n_fft).unsqueeze(0)  # [t, n_fft]
         return padded[index.to(padded.device)]

@@ -117,18 +117,29 @@ def read_channel_names(root: str | Path, dim: int) -> list[str]:
 
 
 def load_motion(path: Path) -> np.ndarray:
-    """A finite float `[T, D]` array from a .npy file."""
+    """A finite float32 `[T, D]` array (C order) from a .npy file of any floating-point type.
+
+    Raises InputError naming the file when it is not one .npy array (an .npz archive is not), is not
+    2-D with T and D at least 1, is not floating point, or holds NaN, infinite values or values beyond
+    float32's range."""
     try:
         motion = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
         raise InputError(f"{path}: not a readable .npy array ({err or 'empty file'})") from err
+    if not isinstance(motion, np.ndarray):  # np.load opens an .npz archive whatever its name
+        motion.close()
+        raise InputError(f"{path}: not a readable .npy array (an .npz archive of several arrays)")
     if motion.ndim != 2 or motion.shape[0] == 0 or motion.shape[1] == 0:
         raise InputError(f"{path}: motion must be a [T, D] array, got shape {list(motion.shape)}")
     if not np.issubdtype(motion.dtype, np.floating):
         raise InputError(f"{path}: motion must be floating point, got {motion.dtype}")
     if not np.isfinite(motion).all():
         raise InputError(f"{path}: motion holds NaN or infinite values")
-    return motion.astype(np.float32)
+    with np.errstate(over="ignore"):
+        single = np.ascontiguousarray(motion, dtype=np.float32)
+    if not np.isfinite(single).all():
+        raise InputError(f"{path}: motion holds values beyond float32's range (+-3.4e38)")
+    return single
 
 
 def load_clip(pair: Pair, featurizer: AudioFeaturizer, max_length_mismatch: int) -> Clip:
