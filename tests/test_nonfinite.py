@@ -4,6 +4,7 @@ import lightning as L
 import pytest
 import torch
 from conftest import run_script
+from lightning.pytorch.plugins.precision import MixedPrecision
 
 from audio2motion.errors import DivergedError
 from audio2motion.training.module import Audio2MotionModule
@@ -44,7 +45,7 @@ def windows(bad: set[int], count: int = 8) -> list[dict]:
     return items
 
 
-def fit(module, items, max_steps):
+def fit(module, items, max_steps, **trainer_args):
     trainer = L.Trainer(
         accelerator="cpu",
         max_steps=max_steps,
@@ -53,6 +54,7 @@ def fit(module, items, max_steps):
         enable_progress_bar=False,
         enable_model_summary=False,
         gradient_clip_val=1.0,
+        **trainer_args,
     )
     trainer.fit(module, torch.utils.data.DataLoader(items, batch_size=2))
 
@@ -71,6 +73,32 @@ def test_skipped_steps_leave_weights_and_optimiser_untouched():
     assert module.nonfinite_steps == 3
     assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())
     assert not module.trainer.optimizers[0].state  # no Adam moments were made
+
+
+def test_an_infinite_loss_with_finite_gradients_is_skipped():
+    items = windows(bad=set())
+    for item in items[2:4]:
+        item["motion"] = item["motion"] * 1e20  # squared error overflows float32; its gradient does not
+    module = make_module(max_nonfinite_steps=5)
+    fit(module, items, max_steps=8)
+    assert module.nonfinite_steps == 2
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
+def test_a_finite_loss_with_infinite_gradients_is_skipped():
+    module = make_module(max_nonfinite_steps=10)
+    module.model.head.weight.register_hook(lambda grad: torch.full_like(grad, float("inf")))
+    before = module.model.head.weight.detach().clone()
+    fit(module, windows(bad=set()), max_steps=4)
+    assert module.nonfinite_steps == 4 and torch.equal(module.model.head.weight, before)
+
+
+def test_fp16_gradient_overflow_is_left_to_the_grad_scaler():
+    """GradScaler skips overflowing steps by design while its scale settles: not counted as bad."""
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**40)  # overflows for the first steps
+    module = make_module(max_nonfinite_steps=3)
+    fit(module, windows(bad=set()), max_steps=12, plugins=[MixedPrecision("16-mixed", "cpu", scaler)])
+    assert scaler.get_scale() < 2.0**40 and module.nonfinite_steps == 0
 
 
 def test_too_many_in_a_row_stop_with_the_batch_clips():

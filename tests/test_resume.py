@@ -23,7 +23,7 @@ TINY = [
 
 def logged_steps(run_dir, tag):
     events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
-    return sorted({event.step for event in events.Scalars(tag)})
+    return sorted(event.step for event in events.Scalars(tag))
 
 
 @pytest.fixture(scope="module")
@@ -37,25 +37,26 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, data_dir):
     result = run_script("train.py", *common, f"hydra.run.dir={whole}")
     assert result.returncode == 0, result.stderr[-3000:]
 
-    # Kill the run at a random moment after its first checkpoint, resume it, kill that too, then resume.
+    # Kill the run at a random moment after its 1st to 3rd checkpoint, resume it, kill that after its 1st
+    # or 2nd, then resume to the end (8 epochs).
     last = killed / "checkpoints" / "last.ckpt"
     steps_at_kills = []
-    for resume in ([], [f"resume={killed}"]):
-        before = last.stat().st_mtime_ns if last.exists() else None
+    for resume, checkpoints in (([], random.randint(1, 3)), ([f"resume={killed}"], random.randint(1, 2))):
         process = subprocess.Popen(
             [sys.executable, "train.py", *common, *resume, f"hydra.run.dir={killed}"],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        seen = last.stat().st_mtime_ns if last.exists() else None
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            if last.exists() and last.stat().st_mtime_ns != before:
-                break
-            time.sleep(0.02)
-        time.sleep(random.uniform(0.0, 0.3))
+        while checkpoints and time.monotonic() < deadline and process.poll() is None:
+            if last.exists() and last.stat().st_mtime_ns != seen:
+                seen, checkpoints = last.stat().st_mtime_ns, checkpoints - 1
+            time.sleep(0.005)
+        time.sleep(random.uniform(0.0, 0.2))  # into the next epoch
         process.send_signal(signal.SIGKILL)
-        process.wait()
+        assert process.wait() == -signal.SIGKILL, "the run ended before it was killed"
         steps_at_kills.append(torch.load(last, weights_only=True)["global_step"])
 
     result = run_script("train.py", *common, f"resume={killed}", f"hydra.run.dir={killed}")
@@ -68,8 +69,10 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path, data_dir):
         assert expected[part].keys() == resumed[part].keys()
         worst = max((expected[part][k] - resumed[part][k]).abs().max().item() for k in expected[part])
         assert worst < 1e-4, (part, worst)
-    # One TensorBoard run, with every epoch's validation once, as in the uninterrupted run.
+    # One TensorBoard run, with every epoch's validation once, as in the uninterrupted run: what the
+    # killed runs logged after their last checkpoint is purged.
     assert logged_steps(killed, "val/loss") == logged_steps(whole, "val/loss")
+    assert logged_steps(killed, "train/loss") == logged_steps(whole, "train/loss")
 
 
 def test_resume_refuses_other_settings_and_missing_runs(tmp_path, data_dir):
@@ -90,6 +93,24 @@ def test_resume_refuses_other_settings_and_missing_runs(tmp_path, data_dir):
     assert "last.ckpt: cannot resume" in line
     assert "model.net.dim: 32 in the checkpoint, 16 now" in line
     assert "model.optimizer.lr: 0.004 in the checkpoint, 0.001 now" in line
+
+    no_ema = [arg if arg != "callbacks=ema" else "callbacks=default" for arg in common]
+    result = run_script("train.py", *no_ema, f"resume={run}", f"hydra.run.dir={run}")
+    assert (
+        result.returncode == 1
+        and "callbacks.ema._target_: 'audio2motion.training.ema.EMA' in the" in result.stderr
+    )
+
+    result = run_script("train.py", *common, f"resume={run}")
+    assert result.returncode == 1 and f"give hydra.run.dir={run} with resume=" in result.stderr
+
+    # Settings that leave the weights alone may change: run length, and the patience for bad steps.
+    more = [arg if arg != "trainer.max_epochs=1" else "trainer.max_epochs=2" for arg in common]
+    result = run_script(
+        "train.py", *more, "model.max_nonfinite_steps=50", f"resume={run}", f"hydra.run.dir={run}"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
 
     marker = tmp_path / "code_ran"
     planted = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)

@@ -7,19 +7,6 @@ import torch
 
 from audio2motion.errors import InputError
 
-# Where each part of a checkpoint's `hyper_parameters` comes from in the config.
-CONFIG_NAMES = {
-    "net": "model.net",
-    "loss": "model.loss",
-    "optimizer": "model.optimizer",
-    "scheduler": "model.scheduler",
-    "max_nonfinite_steps": "model.max_nonfinite_steps",
-    "features": "features",
-    "layout": "motion layout (data)",
-    "feature_dim": "feature channels (features)",
-    "window": "window frames (data.window_seconds x data.fps)",
-}
-
 
 def read_checkpoint(path: str | Path) -> dict:
     """A checkpoint as plain data and tensors, read with `torch.load(weights_only=True)`: a file that
@@ -30,13 +17,14 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        if "GLOBAL" not in str(err):  # not a call to code: a file of another kind (.npy, old pickle)
+            raise unreadable_checkpoint(path, err) from err
         raise InputError(
             f"{path}: refused: it holds pickled objects other than tensors and plain data (code may hide "
             "there), so it is not an audio2motion checkpoint; nothing in it was run"
         ) from err
     except Exception as err:  # a truncated zip, an empty file, a file of another kind
-        reason = " ".join(f"{type(err).__name__}: {err}".split())
-        raise InputError(f"{path}: not a readable audio2motion checkpoint ({reason})") from err
+        raise unreadable_checkpoint(path, err) from err
     if not isinstance(checkpoint, dict) or not {"hyper_parameters", "state_dict"} <= checkpoint.keys():
         raise InputError(f"{path}: not an audio2motion checkpoint (no hyper_parameters and state_dict)")
     return checkpoint
@@ -49,12 +37,17 @@ def _flatten(value, prefix: str) -> dict[str, object]:
 
 
 def config_differences(saved: dict, current: dict) -> list[str]:
-    """'NAME: A in the checkpoint, B now' for every setting that differs between two `hyper_parameters`."""
-    differences = []
-    for part in sorted(saved.keys() | current.keys()):
-        name = CONFIG_NAMES.get(part, part)
-        old, new = _flatten(saved.get(part), name), _flatten(current.get(part), name)
-        for key in sorted(old.keys() | new.keys()):
-            if old.get(key) != new.get(key):
-                differences.append(f"{key}: {old.get(key)!r} in the checkpoint, {new.get(key)!r} now")
-    return differences
+    """'a.b.c: A in the checkpoint, B now' for every setting that differs between two nested dicts."""
+    old = {k: v for key, value in saved.items() for k, v in _flatten(value, key).items()}
+    new = {k: v for key, value in current.items() for k, v in _flatten(value, key).items()}
+    return [
+        f"{key}: {old.get(key)!r} in the checkpoint, {new.get(key)!r} now"
+        for key in sorted(old.keys() | new.keys())
+        if old.get(key) != new.get(key)
+    ]
+
+
+def unreadable_checkpoint(path: Path, err: Exception) -> InputError:
+    """The one-line error for a file that is not an audio2motion checkpoint, with `err` as the reason."""
+    reason = " ".join(f"{type(err).__name__}: {err}".split())  # one line, even for load_state_dict's
+    return InputError(f"{path}: not a readable audio2motion checkpoint ({reason})")

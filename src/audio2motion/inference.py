@@ -5,9 +5,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from audio2motion.checkpoint import read_checkpoint
+from audio2motion.checkpoint import read_checkpoint, unreadable_checkpoint
 from audio2motion.data.windows import window_starts
-from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 from audio2motion.models import Audio2Motion, Normalizer
 
@@ -81,6 +80,5 @@ def load_model(path: str | Path, device: str = "cpu") -> MotionGenerator:
     try:
         generator = MotionGenerator(checkpoint["hyper_parameters"], checkpoint["state_dict"])
     except Exception as err:  # settings and weights that do not fit together: another program's file
-        reason = " ".join(f"{type(err).__name__}: {err}".split())  # one line, even for load_state_dict's
-        raise InputError(f"{path}: not a readable audio2motion checkpoint ({reason})") from err
+        raise unreadable_checkpoint(path, err) from err
     return generator.to(device)

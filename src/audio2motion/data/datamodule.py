@@ -131,7 +131,7 @@ class MotionDataModule(L.LightningDataModule):
             sampler=sampler,
             # Its own generator: making an iterator then draws no number from torch's global random state.
             generator=torch.Generator().manual_seed(self.seed),
-            drop_last=split == "train" and len(dataset) > self.batch_size,
+            drop_last=split == "train" and len(sampler or dataset) > self.batch_size,  # per process
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,

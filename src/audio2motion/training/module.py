@@ -44,7 +44,7 @@ class Audio2MotionModule(L.LightningModule):
         self.feature_norm = Normalizer(feature_dim)
         self.motion_norm = Normalizer(layout["dim"])
         self._val_sums: dict[str, torch.Tensor] = {}
-        self._step_loss, self._step_clips = None, []  # of the batch being stepped on
+        self._step_finite, self._step_clips = [], []  # of the micro-batches of the coming optimiser step
         self.nonfinite_steps, self._nonfinite_streak = 0, 0  # skipped steps: in all, and in a row
 
     def set_stats(self, stats: dict[str, torch.Tensor]) -> None:
@@ -72,20 +72,27 @@ class Audio2MotionModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         losses, _, _ = self._losses(batch)
         loss = losses.pop("loss")
-        self._step_loss, self._step_clips = loss.detach(), batch["clip"]
+        self._step_finite.append(torch.isfinite(loss.detach()))
+        self._step_clips += batch["clip"]
         batch_size = batch["mask"].shape[0]
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, batch_size=batch_size)
         return loss
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Skip the step when the loss or the gradient is not finite: dropping every gradient makes the
-        optimiser leave weights and moments alone. Under DDP the gradients are already averaged, so every
-        process sees the same verdict. Too many skips in a row stop training, naming the batch's clips."""
+        """Skip the step when a loss of its micro-batches or the gradient is not finite: dropping every
+        gradient makes the optimiser leave weights and moments alone. With fp16's GradScaler, gradient
+        overflow is the scaler's to skip (it happens by design while the scale settles), so only the loss
+        counts. Every DDP process takes the same decision. Too many skips in a row stop training, naming
+        the clips of the step's batches (this process's share of them)."""
         grads = [p.grad for p in self.parameters() if p.grad is not None]
         norm = torch.nn.utils.get_total_norm(grads)
         self.log("train/grad_norm", norm)
-        if torch.isfinite(torch.stack([norm, self._step_loss.float()])).all():
+        checks = torch.stack(self._step_finite)
+        if getattr(self.trainer.precision_plugin, "scaler", None) is None:
+            checks = torch.cat([checks, torch.isfinite(norm)[None]])
+        clips, self._step_finite, self._step_clips = self._step_clips, [], []
+        if not self.trainer.strategy.reduce_boolean_decision(not checks.all().item(), all=False):
             self._nonfinite_streak = 0
             return
         for p in self.parameters():
@@ -98,8 +105,8 @@ class Audio2MotionModule(L.LightningModule):
             raise DivergedError(
                 f"training stopped at epoch {self.current_epoch}, step {self.global_step}: {limit} steps in "
                 f"a row had a non-finite loss or gradient; the last batch held clips "
-                f"{', '.join(sorted(set(self._step_clips)))} (check them, lower model.optimizer.lr, or "
-                "raise model.max_nonfinite_steps)"
+                f"{', '.join(sorted(set(clips)))} (check them, lower model.optimizer.lr, or raise "
+                "model.max_nonfinite_steps)"
             )
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:

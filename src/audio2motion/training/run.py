@@ -8,11 +8,9 @@ import lightning as L
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from audio2motion.checkpoint import config_differences, read_checkpoint
-from audio2motion.errors import InputError
 from audio2motion.training.atomic_checkpoint_io import AtomicCheckpointIO
-from audio2motion.training.epoch_seed import EpochSeed
 from audio2motion.training.module import Audio2MotionModule
+from audio2motion.training.resume import EpochSeed, RunSettings, exact_settings, resume_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -31,26 +29,16 @@ def build_module(cfg: DictConfig, datamodule) -> Audio2MotionModule:
     return module
 
 
-def _instantiate_all(group: DictConfig | None) -> list:
-    """Each entry of a callbacks or logger group that names a `_target_`."""
+def _instantiate_all(group: DictConfig | None, **tensorboard_kwargs) -> list:
+    """Each entry of a callbacks or logger group that names a `_target_`; TensorBoard loggers also get
+    `tensorboard_kwargs`."""
     if not group:
         return []
-    return [instantiate(entry) for entry in group.values() if entry and "_target_" in entry]
-
-
-def resume_checkpoint(run_dir: str, module: Audio2MotionModule) -> Path:
-    """`RUN_DIR/checkpoints/last.ckpt`, once it is known to load safely and to hold the model that
-    `module` is: the same settings, or an error listing each one that differs."""
-    path = Path(run_dir) / "checkpoints" / "last.ckpt"
-    if not Path(run_dir).is_dir():
-        raise InputError(f"{run_dir}: resume=RUN_DIR names no run folder")
-    saved = read_checkpoint(path)["hyper_parameters"]
-    differences = config_differences(saved, dict(module.hparams))
-    if differences:
-        raise InputError(
-            f"{path}: cannot resume, the run was trained with other settings: {'; '.join(differences)}"
-        )
-    return path
+    return [
+        instantiate(entry, **(tensorboard_kwargs if entry._target_.endswith("TensorBoardLogger") else {}))
+        for entry in group.values()
+        if entry and "_target_" in entry
+    ]
 
 
 def train(cfg: DictConfig) -> dict[str, float]:
@@ -61,11 +49,18 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = build_module(cfg, datamodule)
-    ckpt_path = resume_checkpoint(cfg.resume, module) if cfg.get("resume") else None
+    ckpt_path, tensorboard = None, {}
+    if cfg.get("resume"):
+        ckpt_path, step = resume_checkpoint(cfg)
+        tensorboard["purge_step"] = step  # hides what the killed run logged after its last checkpoint
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=[EpochSeed(cfg.seed), *_instantiate_all(cfg.get("callbacks"))],
-        logger=_instantiate_all(cfg.get("logger")),
+        callbacks=[
+            EpochSeed(cfg.seed),
+            RunSettings(exact_settings(cfg)),
+            *_instantiate_all(cfg.get("callbacks")),
+        ],
+        logger=_instantiate_all(cfg.get("logger"), **tensorboard),
         plugins=[AtomicCheckpointIO()],
     )
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
