@@ -29,6 +29,8 @@ GROUPS = [
 ]
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 NEEDS_GPU = {("trainer", "gpu"), ("trainer", "ddp")}
+# Launches processes that rerun the entry script: trained through train.py in test_ddp_cpu.py.
+THROUGH_TRAIN_PY = {("trainer", "ddp_cpu")}
 
 
 def compose_train(overrides: list[str], tmp_path: Path, data_dir: Path | None = None):
@@ -108,7 +110,10 @@ FAST = [
 ]
 
 
-@pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
+IN_PROCESS = [option for option in OPTIONS if option not in THROUGH_TRAIN_PY]
+
+
+@pytest.mark.parametrize(("group", "option"), IN_PROCESS, ids=[f"{g}={o}" for g, o in IN_PROCESS])
 def test_option_trains(group, option, tmp_path, data_dir):
     if (group, option) in NEEDS_GPU and not torch.cuda.is_available():
         pytest.skip("needs a GPU")

@@ -91,3 +91,22 @@ def test_concat_ablation_joins_the_audio_once_at_the_input():
     assert model(features).shape == (2, 30, 4)
     with pytest.raises(ValueError, match="modulation"):
         Audio2Motion(10, 4, modulation="add")
+
+
+@pytest.mark.parametrize("conditioning", ["frame", "clip"])
+@pytest.mark.parametrize("mixing", [["conv"], ["conv", "attention"]])
+@pytest.mark.parametrize("modulation", ["film", "concat"])
+def test_padding_a_clip_leaves_its_real_frames_as_they_were(conditioning, mixing, modulation):
+    """Training pads clips shorter than a window; inference runs them as they are: same output."""
+    torch.manual_seed(0)
+    model = Audio2Motion(
+        10, 4, dim=16, blocks=3, mixing=mixing, conditioning=conditioning, modulation=modulation
+    ).eval()
+    for block in model.blocks:
+        if block.film is not None:
+            torch.nn.init.normal_(block.film.proj.weight, std=0.2)
+    clip = torch.randn(1, 25, 10)
+    padded = torch.cat([clip, torch.randn(1, 15, 10)], dim=1)  # whatever the padding holds
+    mask = torch.arange(40)[None] < 25
+    torch.testing.assert_close(model(padded, mask)[:, :25], model(clip), atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(model(padded)[:, 20:25], model(clip)[:, 20:25], atol=1e-3)  # unmasked

@@ -27,7 +27,7 @@ class AudioEncoder(nn.Module):
         """`mask` `[B, T]` marks real frames; the clip vector averages those alone."""
         h = self.proj(features)  # [B, T, d]
         for block in self.blocks:
-            h = block(h)  # [B, T, d]
+            h = block(h, mask=mask)  # [B, T, d]
         frames = self.norm(h)  # [B, T, d]
         if mask is None:
             return frames, frames.mean(dim=1)  # [B, T, d], [B, d]
@@ -98,5 +98,5 @@ class Audio2Motion(nn.Module):
                 cond = repeat(cond, "b d -> b t d", t=x.shape[1])
             x, cond = self.concat(torch.cat([x, cond], dim=-1)), None  # [B, T, d]
         for block in self.blocks:
-            x = block(x, cond)  # [B, T, d]
+            x = block(x, cond, mask)  # [B, T, d]
         return self.head(self.norm(x))  # [B, T, D]

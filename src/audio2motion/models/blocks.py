@@ -20,7 +20,11 @@ class DilatedConv(nn.Module):
         self.act = nn.GELU()
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`mask` `[B, T]` marks real frames: padded ones enter the convolution as zeros, as the frames
+        beyond a window's edge do, so padding a clip leaves its real frames' output as it was."""
+        if mask is not None:
+            h = h * mask.unsqueeze(-1)
         h = rearrange(h, "b t d -> b d t")
         h = self.conv(nn.functional.pad(h, self.padding))  # [B, d, T]
         return self.proj(self.act(rearrange(h, "b d t -> b t d")))  # [B, T, d]
@@ -34,12 +38,14 @@ class SelfAttention(nn.Module):
         self.causal = causal
         self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        mask = None
+    def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`mask` `[B, T]` marks real frames; no frame attends to padded ones."""
+        future = None
         if self.causal:
             frames = h.shape[1]
-            mask = torch.ones(frames, frames, dtype=torch.bool, device=h.device).triu(1)  # True = hidden
-        return self.attn(h, h, h, attn_mask=mask, need_weights=False)[0]  # [B, T, d]
+            future = torch.ones(frames, frames, dtype=torch.bool, device=h.device).triu(1)  # True = hidden
+        padding = None if mask is None else ~mask  # [B, T], True = hidden
+        return self.attn(h, h, h, attn_mask=future, key_padding_mask=padding, need_weights=False)[0]
 
 
 class ResidualMotionBlock(nn.Module):
@@ -74,10 +80,13 @@ class ResidualMotionBlock(nn.Module):
         self.film = DenseFiLM(dim) if film else None
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cond: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """`mask` `[B, T]` marks real frames (see the mixers); None: all are."""
         h = self.norm(x)  # [B, T, d]
         for mixer in self.mixers:
-            h = mixer(h)  # [B, T, d]
+            h = mixer(h, mask)  # [B, T, d]
         if cond is not None:
             h = self.film(h, cond)  # [B, T, d]
         return x + self.dropout(h)
