@@ -1,0 +1,179 @@
+"""The speed benchmark: feature extraction against librosa, the data pipeline against training, training
+throughput and peak memory per model, inference speed, and model cost, all measured in one run."""
+
+import multiprocessing
+import resource
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from audio2motion.data.datamodule import MotionDataModule
+from audio2motion.data.synthetic import SyntheticRules, synthesize_clip, write_synthetic_dataset
+from audio2motion.features import AudioFeaturizer
+from audio2motion.inference import MotionGenerator
+from audio2motion.training.module import Audio2MotionModule
+
+MOTION_DIM = len(SyntheticRules().channels)
+
+
+def best_seconds(work: Callable[[], object], repeats: int) -> float:
+    """The fastest of `repeats` timed calls (after one untimed call that warms caches and kernels)."""
+    work()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peer_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """EDGE / FACT's librosa features: 20 MFCC, 12 chroma (CENS), onset envelope, onset peaks and beats,
+    at 15,360 Hz with hop 512."""
+    import librosa
+
+    rate, hop = 15360, 512
+    y = librosa.resample(audio, orig_sr=sample_rate, target_sr=rate)
+    envelope = librosa.onset.onset_strength(y=y, sr=rate)  # [T]
+    mfcc = librosa.feature.mfcc(y=y, sr=rate, n_mfcc=20).T  # [T, 20]
+    chroma = librosa.feature.chroma_cens(y=y, sr=rate, hop_length=hop, n_chroma=12).T  # [T, 12]
+    peaks = np.zeros_like(envelope)
+    peaks[librosa.onset.onset_detect(onset_envelope=envelope, sr=rate, hop_length=hop)] = 1.0
+    beats = np.zeros_like(envelope)
+    _, beat_frames = librosa.beat.beat_track(onset_envelope=envelope, sr=rate, hop_length=hop)
+    beats[beat_frames] = 1.0
+    return np.concatenate([envelope[:, None], mfcc, chroma, peaks[:, None], beats[:, None]], axis=-1)
+
+
+def librosa_mel_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """librosa's log-mel spectrogram (80 mels, n_fft 2048, hop 735 at 22.05 kHz: 30 fps) and the onset
+    strength computed from it."""
+    import librosa
+
+    rate = 22050
+    y = librosa.resample(audio, orig_sr=sample_rate, target_sr=rate)
+    mel = librosa.power_to_db(
+        librosa.feature.melspectrogram(y=y, sr=rate, n_fft=2048, hop_length=735, n_mels=80)
+    )
+    onset = librosa.onset.onset_strength(S=mel, sr=rate)
+    return np.concatenate([mel.T, onset[:, None]], axis=-1)
+
+
+def feature_rates(seconds: float, sample_rate: int, features: dict, repeats: int) -> dict:
+    """Seconds of audio featurized per second of wall time, on the same synthetic clip, for ours and
+    the two librosa pipelines (None when librosa is not installed: it belongs to the dev extra)."""
+    audio, _ = synthesize_clip(seconds, sample_rate, 30.0, np.random.default_rng(0), SyntheticRules())
+    featurizer = AudioFeaturizer(fps=30.0, **features)
+    waveform = torch.from_numpy(audio)
+    rates = {"audio2motion": seconds / best_seconds(lambda: featurizer(waveform, sample_rate), repeats)}
+    try:
+        import librosa  # noqa: F401
+    except ImportError:
+        return rates | {"librosa_peers": None, "librosa_mel": None}
+    for name, pipeline in (("librosa_peers", peer_features), ("librosa_mel", librosa_mel_features)):
+        rates[name] = seconds / best_seconds(lambda pipeline=pipeline: pipeline(audio, sample_rate), repeats)
+    return rates
+
+
+def build_module(model: dict, features: dict, window: int) -> Audio2MotionModule:
+    """An untrained training module on synthetic-sized data: speed does not depend on the weights."""
+    feature_dim = AudioFeaturizer(fps=30.0, **features).dim
+    layout = {"fps": 30.0, "dim": MOTION_DIM, "channels": SyntheticRules().channels}
+    module = Audio2MotionModule(
+        **model, features=features, layout=layout, feature_dim=feature_dim, window=window
+    )
+    module.set_stats(
+        {"feature_mean": torch.zeros(feature_dim), "feature_std": torch.ones(feature_dim)}
+        | {"motion_mean": torch.zeros(MOTION_DIM), "motion_std": torch.ones(MOTION_DIM)}
+    )
+    return module
+
+
+def _train_rate(model: dict, features: dict, settings: dict, device: str, results) -> None:
+    """Child process: windows per second over `steps` optimiser steps, and the process's peak memory."""
+    torch.manual_seed(0)
+    window = round(settings["window_seconds"] * 30)
+    module = build_module(model, features, window).to(device)
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
+    batch = {
+        "features": torch.randn(settings["batch_size"], window, module.hparams.feature_dim, device=device),
+        "motion": torch.randn(settings["batch_size"], window, MOTION_DIM, device=device),
+        "mask": torch.ones(settings["batch_size"], window, dtype=torch.bool, device=device),
+    }
+
+    def step():
+        optimizer.zero_grad()
+        module._losses(batch)[0]["loss"].backward()
+        optimizer.step()
+
+    for _ in range(settings["warmup_steps"]):
+        step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(settings["steps"]):
+        step()
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    peak_mb = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device.startswith("cuda")
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    )
+    results.put({"windows_per_s": settings["steps"] * settings["batch_size"] / seconds, "peak_mb": peak_mb})
+
+
+def train_rate(model: dict, features: dict, settings: dict, device: str) -> dict:
+    """Training throughput and peak memory of one model, measured in a fresh process so that the peak
+    is this model's alone (on the CPU it is the process's resident set, interpreter and torch included)."""
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    child = context.Process(target=_train_rate, args=(model, features, settings, device, results))
+    child.start()
+    measured = results.get()
+    child.join()
+    return measured
+
+
+def data_rate(root, features: dict, settings: dict) -> float:
+    """Training windows per second that the data module's loader delivers, once the clips are loaded."""
+    write_synthetic_dataset(root, settings["clips"], settings["duration"], 16000, 30.0, seed=0)
+    datamodule = MotionDataModule(
+        str(root),
+        fps=30.0,
+        features=features,
+        batch_size=settings["batch_size"],
+        window_seconds=settings["window_seconds"],
+        num_workers=settings["num_workers"],
+    )
+    datamodule.setup("fit")
+    loader = datamodule.train_dataloader()
+    start, windows = time.perf_counter(), 0
+    for batch in loader:
+        windows += batch["mask"].shape[0]
+    return windows / (time.perf_counter() - start)
+
+
+def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, repeats: int) -> float:
+    """Real-time factor of offline inference: seconds of audio turned into motion per second."""
+    generator = MotionGenerator(dict(module.hparams), module.state_dict())
+    audio, _ = synthesize_clip(seconds, sample_rate, 30.0, np.random.default_rng(1), SyntheticRules())
+    waveform = torch.from_numpy(audio)
+    return seconds / best_seconds(lambda: generator.generate(waveform, sample_rate), repeats)
+
+
+def model_cost(module: Audio2MotionModule) -> dict:
+    """Parameters, and forward FLOPs per second of motion (one window, divided by its length)."""
+    window = module.hparams.window
+    features = torch.randn(1, window, module.hparams.feature_dim)
+    with FlopCounterMode(display=False) as counter:
+        module.model(features)
+    return {
+        "parameters": sum(p.numel() for p in module.model.parameters()),
+        "gflops_per_motion_second": counter.get_total_flops() / (window / 30.0) / 1e9,
+    }
