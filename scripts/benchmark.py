@@ -16,12 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from audio2motion.hardware import hardware
 from audio2motion.speed_benchmark import (
-    build_module,
     data_rate,
     feature_rates,
     inference_rate,
     model_cost,
     train_rate,
+    untrained_module,
 )
 
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
@@ -88,7 +88,7 @@ def main(cfg: DictConfig) -> None:
     }
     for name in bench["models"]:
         model = model_config(name)
-        module = build_module(model, features, round(bench["train"]["window_seconds"] * 30))
+        module = untrained_module(model, features, bench["train"]["window_seconds"])
         results["models"][name] = {
             **model_cost(module),
             **train_rate(model, features, bench["train"], cfg.device),

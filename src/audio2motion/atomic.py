@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+SUFFIX = ".tmp"  # of the hidden temporary files, `.NAME.RANDOM.tmp`
+
 
 @contextmanager
 def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
@@ -14,7 +16,7 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     over `path` (atomic on one file system), on failure delete it. A process killed mid-write can leave
     only the hidden `.NAME.*.tmp` file, which nothing reads."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # what open() would give; mkstemp makes 0o600
         with os.fdopen(fd, "wb") as handle:
@@ -25,6 +27,12 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_leftovers(folder: str | Path) -> None:
+    """Delete the temporary files that writes killed midway left in `folder`."""
+    for leftover in Path(folder).glob(f".*{SUFFIX}"):
+        leftover.unlink()
 
 
 def _umask() -> int:

@@ -17,6 +17,7 @@ from audio2motion.inference import MotionGenerator
 from audio2motion.training.module import Audio2MotionModule
 
 MOTION_DIM = len(SyntheticRules().channels)
+FPS = 30.0  # motion frames per second of every measurement, as in the synthetic data set
 
 
 def best_seconds(work: Callable[[], object], repeats: int) -> float:
@@ -65,8 +66,8 @@ def librosa_mel_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 def feature_rates(seconds: float, sample_rate: int, features: dict, repeats: int) -> dict:
     """Seconds of audio featurized per second of wall time, on the same synthetic clip, for ours and
     the two librosa pipelines (None when librosa is not installed: it belongs to the dev extra)."""
-    audio, _ = synthesize_clip(seconds, sample_rate, 30.0, np.random.default_rng(0), SyntheticRules())
-    featurizer = AudioFeaturizer(fps=30.0, **features)
+    audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(0), SyntheticRules())
+    featurizer = AudioFeaturizer(fps=FPS, **features)
     waveform = torch.from_numpy(audio)
     rates = {"audio2motion": seconds / best_seconds(lambda: featurizer(waveform, sample_rate), repeats)}
     try:
@@ -78,10 +79,11 @@ def feature_rates(seconds: float, sample_rate: int, features: dict, repeats: int
     return rates
 
 
-def build_module(model: dict, features: dict, window: int) -> Audio2MotionModule:
+def untrained_module(model: dict, features: dict, window_seconds: float) -> Audio2MotionModule:
     """An untrained training module on synthetic-sized data: speed does not depend on the weights."""
-    feature_dim = AudioFeaturizer(fps=30.0, **features).dim
-    layout = {"fps": 30.0, "dim": MOTION_DIM, "channels": SyntheticRules().channels}
+    window = round(window_seconds * FPS)
+    feature_dim = AudioFeaturizer(fps=FPS, **features).dim
+    layout = {"fps": FPS, "dim": MOTION_DIM, "channels": SyntheticRules().channels}
     module = Audio2MotionModule(
         **model, features=features, layout=layout, feature_dim=feature_dim, window=window
     )
@@ -95,8 +97,8 @@ def build_module(model: dict, features: dict, window: int) -> Audio2MotionModule
 def _train_rate(model: dict, features: dict, settings: dict, device: str, results) -> None:
     """Child process: windows per second over `steps` optimiser steps, and the process's peak memory."""
     torch.manual_seed(0)
-    window = round(settings["window_seconds"] * 30)
-    module = build_module(model, features, window).to(device)
+    module = untrained_module(model, features, settings["window_seconds"]).to(device)
+    window = module.hparams.window
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
     batch = {
         "features": torch.randn(settings["batch_size"], window, module.hparams.feature_dim, device=device),
@@ -142,10 +144,10 @@ def train_rate(model: dict, features: dict, settings: dict, device: str) -> dict
 
 def data_rate(root, features: dict, settings: dict) -> float:
     """Training windows per second that the data module's loader delivers, once the clips are loaded."""
-    write_synthetic_dataset(root, settings["clips"], settings["duration"], 16000, 30.0, seed=0)
+    write_synthetic_dataset(root, settings["clips"], settings["duration"], 16000, FPS, seed=0)
     datamodule = MotionDataModule(
         str(root),
-        fps=30.0,
+        fps=FPS,
         features=features,
         batch_size=settings["batch_size"],
         window_seconds=settings["window_seconds"],
@@ -162,7 +164,7 @@ def data_rate(root, features: dict, settings: dict) -> float:
 def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, repeats: int) -> float:
     """Real-time factor of offline inference: seconds of audio turned into motion per second."""
     generator = MotionGenerator(dict(module.hparams), module.state_dict())
-    audio, _ = synthesize_clip(seconds, sample_rate, 30.0, np.random.default_rng(1), SyntheticRules())
+    audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
     waveform = torch.from_numpy(audio)
     return seconds / best_seconds(lambda: generator.generate(waveform, sample_rate), repeats)
 
@@ -175,5 +177,5 @@ def model_cost(module: Audio2MotionModule) -> dict:
         module.model(features)
     return {
         "parameters": sum(p.numel() for p in module.model.parameters()),
-        "gflops_per_motion_second": counter.get_total_flops() / (window / 30.0) / 1e9,
+        "gflops_per_motion_second": counter.get_total_flops() / (window / FPS) / 1e9,
     }

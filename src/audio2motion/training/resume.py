@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from audio2motion.atomic import remove_leftovers
 from audio2motion.checkpoint import config_differences, read_checkpoint
 from audio2motion.errors import InputError
 
@@ -92,6 +93,5 @@ def resume_checkpoint(cfg: DictConfig) -> tuple[Path, int]:
             "training goes on from the next epoch, so it will not match an uninterrupted run exactly",
             path,
         )
-    for leftover in path.parent.glob(".*.tmp"):  # from a kill while a checkpoint was being written
-        leftover.unlink()
+    remove_leftovers(path.parent)  # from a kill while a checkpoint was being written
     return path, int(checkpoint["global_step"])
