@@ -49,6 +49,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = build_module(cfg, datamodule)
+    if cfg.compile.enabled:  # in place: the state dict keeps its names, so checkpoints do not change
+        log.info("torch.compile(mode=%s, backend=%s) on the network", cfg.compile.mode, cfg.compile.backend)
+        module.model.compile(mode=cfg.compile.mode, backend=cfg.compile.backend)
     ckpt_path, tensorboard = None, {}
     if cfg.get("resume"):
         ckpt_path, step = resume_checkpoint(cfg)
