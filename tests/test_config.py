@@ -26,11 +26,13 @@ GROUPS = [
     "hydra",
     "debug",
     "experiment",
+    "hparams_search",
 ]
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 NEEDS_GPU = {("trainer", "gpu"), ("trainer", "ddp")}
-# Launches processes that rerun the entry script: trained through train.py in test_ddp_cpu.py.
-THROUGH_TRAIN_PY = {("trainer", "ddp_cpu")}
+# Trained through train.py instead: ddp_cpu launches processes that rerun the entry script
+# (test_ddp_cpu.py), optuna is a multirun study (test_cluster.py).
+THROUGH_TRAIN_PY = {("trainer", "ddp_cpu"), ("hparams_search", "optuna")}
 
 
 def compose_train(overrides: list[str], tmp_path: Path, data_dir: Path | None = None):
