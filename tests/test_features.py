@@ -91,3 +91,10 @@ def test_bad_waveforms_are_refused():
     with pytest.raises(ValueError, match="features must be"):
         AudioFeaturizer(features=["mfcc"])
     assert np.isfinite(featurizer(torch.zeros(534), 16000).numpy()).all()  # exactly one frame
+    # Finite samples whose float32 sum overflows are too loud, not NaN; one NaN among them is NaN.
+    huge = torch.full((2, 16000), 3e38)
+    with pytest.raises(ValueError, match=r"too loud to analyse \(peak sample 3e\+38"):
+        featurizer(huge, 16000)
+    huge[1, 7] = float("nan")
+    with pytest.raises(ValueError, match="holds NaN or infinite samples"):
+        featurizer(huge, 16000)

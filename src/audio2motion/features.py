@@ -117,7 +117,9 @@ class AudioFeaturizer(nn.Module):
                 f"audio is shorter than one motion frame ({waveform.shape[-1] / sample_rate:.4f} s < "
                 f"1/{self.fps:g} s)"
             )
-        if not torch.isfinite(waveform).all():
+        # A finite sum means finite samples: one pass, where isfinite takes three. Only NaN, infinity or a
+        # sum overflowing from huge samples (which the "too loud" check below reports) need the full test.
+        if not torch.isfinite(waveform.sum()) and not torch.isfinite(waveform).all():
             raise ValueError("audio holds NaN or infinite samples")
         mono = waveform.float().mean(dim=0)  # [S]
         rate = sample_rate  # of `mono`
@@ -134,9 +136,9 @@ class AudioFeaturizer(nn.Module):
             frames = self._frames(padded, rate, first, stop)  # [t, n_fft]
             # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then
             # a level below full scale (1e-8: -80 dB).
-            power = (
-                torch.fft.rfft(frames * self.window).abs().pow(2) / self.window.sum() ** 2
-            )  # [t, n_fft/2+1]
+            spectrum = torch.fft.rfft(frames * self.window)  # [t, n_fft/2+1]
+            # re^2 + im^2: a quarter of the time of |z|^2, which takes a square root first
+            power = (spectrum.real.square() + spectrum.imag.square()) / self.window.sum() ** 2
             log_mel.append(torch.log(power @ self.fbanks + self.log_floor))  # [t, n_mels]
             rms.append(frames.pow(2).mean(dim=-1, keepdim=True).sqrt())  # [t, 1]
             # The floor counts as white noise, so quiet frames drift to the middle band, not to 0 Hz.
@@ -163,5 +165,5 @@ class AudioFeaturizer(nn.Module):
         """Windows of n_fft samples centred on round(i x rate / fps) for frames first..stop-1, from the
         signal at `rate` Hz zero-padded by n_fft / 2 in front."""
         centres = torch.round(torch.arange(first, stop, dtype=torch.float64) * rate / self.fps).long()
-        index = centres.unsqueeze(1) + torch.arange(self.n_fft).unsqueeze(0)  # [t, n_fft]
-        return padded[index.to(padded.device)]
+        # Rows of a view holding every n_fft-sample window: one copy of the chosen rows, no index per sample.
+        return padded.unfold(0, self.n_fft, 1).index_select(0, centres.to(padded.device))  # [t, n_fft]
