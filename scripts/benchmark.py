@@ -20,6 +20,7 @@ from audio2motion.speed_benchmark import (
     feature_rates,
     inference_rate,
     model_cost,
+    streaming_rate,
     train_rate,
     untrained_module,
 )
@@ -62,7 +63,21 @@ def table(results: dict) -> str:
         )
         rows.append((f"{name}: training peak memory (MiB)", f"{model['peak_mb']:,.0f}"))
         rows.append((f"{name}: offline inference (x real time)", f"{model['inference_x_real_time']:,.0f}"))
-    rows.append(("streaming inference", "not implemented yet"))
+    stream = results["streaming"]
+    name = f"{stream['model']} streaming, {stream['chunk_ms']:g} ms chunks"
+    rows.append((f"{name} (x real time)", f"{stream['x_real_time']:,.0f}"))
+    rows.append(
+        (
+            f"{name}: compute per chunk (ms, mean / max)",
+            f"{stream['compute_ms_per_chunk_mean']:.2f} / {stream['compute_ms_per_chunk_max']:.2f}",
+        )
+    )
+    rows.append(
+        (
+            f"{name}: frame delay, its time to out (ms, mean / max)",
+            f"{stream['frame_delay_ms_mean']:.0f} / {stream['frame_delay_ms_max']:.0f}",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     lines = [f"| {a:<{width}} | {b} |" for a, b in rows]
     lines.insert(1, f"|{'-' * (width + 2)}|---|")
@@ -96,6 +111,12 @@ def main(cfg: DictConfig) -> None:
                 module, audio["seconds"], audio["sample_rate"], bench["repeats"]
             ),
         }
+    stream = bench["streaming"]
+    causal = untrained_module(model_config(stream["model"]), features, bench["train"]["window_seconds"])
+    results["streaming"] = {
+        "model": stream["model"],
+        **streaming_rate(causal, audio["seconds"], audio["sample_rate"], stream["chunk_seconds"]),
+    }
     results["seconds"] = time.perf_counter() - started
     (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"{results['command']} on {results['hardware']}: {results['seconds']:.0f} s\n")

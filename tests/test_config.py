@@ -20,6 +20,7 @@ GROUPS = [
     "features",
     "model",
     "trainer",
+    "compile",
     "callbacks",
     "logger",
     "paths",

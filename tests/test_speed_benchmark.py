@@ -27,5 +27,14 @@ def test_tiny_speed_benchmark_measures_everything(tmp_path):
     assert model["parameters"] > 100_000 and model["gflops_per_motion_second"] > 0.01
     assert model["windows_per_s"] > 0 and model["peak_mb"] > 100 and model["inference_x_real_time"] > 1
     assert results["data_windows_per_s"] > model["windows_per_s"]
-    for row in ("speed-up over librosa_peers", "data loader over training consumption", "peak memory"):
+    stream = results["streaming"]
+    assert stream["model"] == "densefilm_causal" and stream["chunk_ms"] == 20 and stream["x_real_time"] > 1
+    # a frame comes out once half an analysis window (32 ms) after it has arrived, within a chunk or two
+    assert 32 <= stream["frame_delay_ms_mean"] <= stream["frame_delay_ms_max"] < 32 + 2 * 20 + 5
+    for row in (
+        "speed-up over librosa_peers",
+        "data loader over training consumption",
+        "peak memory",
+        "streaming",
+    ):
         assert row in result.stdout

@@ -19,6 +19,8 @@ FRAMES_PER_CHUNK = 4096  # frames analysed at once: about 50 MB of temporaries w
 # Input samples per period of the resampling ratio, at most: torchaudio's sinc kernel holds
 # (output samples per period) x (this) taps, and costs this many multiplies per output sample.
 MAX_RESAMPLE_PERIOD = 1000
+# torchaudio.functional.resample's filter, named so that FeatureStream knows how far it reaches.
+RESAMPLE_FILTER = {"lowpass_filter_width": 6, "rolloff": 0.99}
 
 
 def num_frames(num_samples: int, sample_rate: int, fps: float) -> int:
@@ -101,69 +103,190 @@ class AudioFeaturizer(nn.Module):
         NaN or infinite samples, one too loud to analyse in float32 (samples of 1e17 and more: float audio
         belongs within [-1, 1]), and for a sample rate that is not a positive whole number of Hz.
         """
-        if waveform.ndim == 1:
-            waveform = waveform.unsqueeze(0)
-        if waveform.ndim != 2 or waveform.shape[-1] == 0 or waveform.shape[0] == 0:
-            raise ValueError(
-                f"waveform must be [samples] or [channels, samples], got {tuple(waveform.shape)}"
-            )
-        rate = float(sample_rate)
-        if not (math.isfinite(rate) and rate > 0 and rate.is_integer()):
-            raise ValueError(f"sample rate must be a positive whole number of Hz, got {sample_rate}")
-        sample_rate = int(rate)
+        waveform, sample_rate = channels_first(waveform), checked_rate(sample_rate)
         frames_out = num_frames(waveform.shape[-1], sample_rate, self.fps)
         if frames_out == 0:
             raise ValueError(
                 f"audio is shorter than one motion frame ({waveform.shape[-1] / sample_rate:.4f} s < "
                 f"1/{self.fps:g} s)"
             )
-        # A finite sum means finite samples: one pass, where isfinite takes three. Only NaN, infinity or a
-        # sum overflowing from huge samples (which the "too loud" check below reports) need the full test.
-        if not torch.isfinite(waveform.sum()) and not torch.isfinite(waveform).all():
-            raise ValueError("audio holds NaN or infinite samples")
-        mono = waveform.float().mean(dim=0)  # [S]
-        rate = sample_rate  # of `mono`
-        if sample_rate != self.sample_rate:
-            orig, new = resample_ratio(sample_rate, self.sample_rate)
-            mono = AF.resample(mono, orig, new)
-            rate = sample_rate * new / orig  # self.sample_rate but for an approximated ratio
-        half = self.n_fft // 2
+        mono = mono_samples(waveform)  # [S]
+        orig, new = self.resampling(sample_rate)
+        if (orig, new) != (1, 1):
+            mono = AF.resample(mono, orig, new, **RESAMPLE_FILTER)
+        rate = sample_rate * new / orig  # of `mono`: self.sample_rate but for an approximated ratio
         # The tail pad also covers a resampled signal a few samples shorter than duration x rate.
-        padded = torch.nn.functional.pad(mono, (half, self.n_fft))  # [S + half + n_fft]
-        log_mel, rms, centroid = [], [], []
-        for first in range(0, frames_out, FRAMES_PER_CHUNK):  # bounded memory for long audio
-            stop = min(first + FRAMES_PER_CHUNK, frames_out)
-            frames = self._frames(padded, rate, first, stop)  # [t, n_fft]
-            # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then
-            # a level below full scale (1e-8: -80 dB).
-            spectrum = torch.fft.rfft(frames * self.window)  # [t, n_fft/2+1]
-            # re^2 + im^2: a quarter of the time of |z|^2, which takes a square root first
-            power = (spectrum.real.square() + spectrum.imag.square()) / self.window.sum() ** 2
-            log_mel.append(torch.log(power @ self.fbanks + self.log_floor))  # [t, n_mels]
-            rms.append(frames.pow(2).mean(dim=-1, keepdim=True).sqrt())  # [t, 1]
-            # The floor counts as white noise, so quiet frames drift to the middle band, not to 0 Hz.
-            floored = power + self.log_floor  # [t, n_fft/2+1]
-            hz = (floored @ self.bin_hz) / floored.sum(dim=-1)  # [t]
-            centroid.append(torch.log1p(hz).unsqueeze(-1))  # [t, 1]
-        log_mel = torch.cat(log_mel)  # [T, n_mels]
-        rise = torch.relu(log_mel[1:] - log_mel[:-1]).mean(dim=-1, keepdim=True)  # [T-1, 1]
-        parts = {
-            "mel": log_mel,
-            "onset": torch.cat([rise.new_zeros(1, 1), rise]),
-            "rms": torch.cat(rms),
-            "centroid": torch.cat(centroid),
-        }
-        features = torch.cat([parts[name] for name in self.features], dim=-1)  # [T, F]
-        if not torch.isfinite(features).all():
-            peak = waveform.abs().max().item()
-            raise ValueError(
-                f"audio too loud to analyse (peak sample {peak:.3g}; float audio belongs within [-1, 1])"
-            )
-        return features
+        padded = torch.nn.functional.pad(mono, (self.n_fft // 2, self.n_fft))  # [S + n_fft/2 + n_fft]
+        spectral = [  # bounded memory for long audio
+            self.spectral(self.frames(padded, rate, first, min(first + FRAMES_PER_CHUNK, frames_out)))
+            for first in range(0, frames_out, FRAMES_PER_CHUNK)
+        ]
+        features = self.assemble(
+            *(torch.cat(part) for part in zip(*spectral, strict=True)), previous_mel=None
+        )
+        return check_finite(features, waveform)  # [T, F]
 
-    def _frames(self, padded: torch.Tensor, rate: float, first: int, stop: int) -> torch.Tensor:
+    def resampling(self, sample_rate: int) -> tuple[int, int]:
+        """`(orig, new)` ratio from `sample_rate` to the internal rate; (1, 1) when they are equal."""
+        return (1, 1) if sample_rate == self.sample_rate else resample_ratio(sample_rate, self.sample_rate)
+
+    def frames(
+        self, padded: torch.Tensor, rate: float, first: int, stop: int, offset: int = 0
+    ) -> torch.Tensor:
         """Windows of n_fft samples centred on round(i x rate / fps) for frames first..stop-1, from the
-        signal at `rate` Hz zero-padded by n_fft / 2 in front."""
-        centres = torch.round(torch.arange(first, stop, dtype=torch.float64) * rate / self.fps).long()
+        signal at `rate` Hz from its sample `offset` on, zero-padded by n_fft / 2 in front."""
+        centres = (
+            torch.round(torch.arange(first, stop, dtype=torch.float64) * rate / self.fps).long() - offset
+        )
         # Rows of a view holding every n_fft-sample window: one copy of the chosen rows, no index per sample.
         return padded.unfold(0, self.n_fft, 1).index_select(0, centres.to(padded.device))  # [t, n_fft]
+
+    def spectral(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Windows `[t, n_fft]` -> log mel `[t, n_mels]`, rms `[t, 1]`, centroid `[t, 1]`."""
+        # Scaled so that a full-scale sine has power 0.25 in its bin, whatever n_fft: log_floor is then a
+        # level below full scale (1e-8: -80 dB).
+        spectrum = torch.fft.rfft(frames * self.window)  # [t, n_fft/2+1]
+        # re^2 + im^2: a quarter of the time of |z|^2, which takes a square root first
+        power = (spectrum.real.square() + spectrum.imag.square()) / self.window.sum() ** 2
+        log_mel = torch.log(power @ self.fbanks + self.log_floor)  # [t, n_mels]
+        rms = frames.pow(2).mean(dim=-1, keepdim=True).sqrt()  # [t, 1]
+        # The floor counts as white noise, so quiet frames drift to the middle band, not to 0 Hz.
+        floored = power + self.log_floor  # [t, n_fft/2+1]
+        hz = (floored @ self.bin_hz) / floored.sum(dim=-1)  # [t]
+        return log_mel, rms, torch.log1p(hz).unsqueeze(-1)
+
+    def assemble(
+        self,
+        log_mel: torch.Tensor,
+        rms: torch.Tensor,
+        centroid: torch.Tensor,
+        previous_mel: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """The selected features `[t, F]` of consecutive frames; `previous_mel` `[n_mels]` is the log mel of
+        the frame before the first (None at the start of the audio: its onset is 0)."""
+        if previous_mel is not None:
+            log_mel = torch.cat([previous_mel[None], log_mel])
+        rise = torch.relu(log_mel[1:] - log_mel[:-1]).mean(dim=-1, keepdim=True)  # [t or t-1, 1]
+        if previous_mel is None:
+            rise = torch.cat([rise.new_zeros(1, 1), rise])
+        else:
+            log_mel = log_mel[1:]
+        parts = {"mel": log_mel, "onset": rise, "rms": rms, "centroid": centroid}
+        return torch.cat([parts[name] for name in self.features], dim=-1)  # [t, F]
+
+
+def checked_rate(sample_rate: float) -> int:
+    """`sample_rate` as int; ValueError unless it is a positive whole number of Hz."""
+    rate = float(sample_rate)
+    if not (math.isfinite(rate) and rate > 0 and rate.is_integer()):
+        raise ValueError(f"sample rate must be a positive whole number of Hz, got {sample_rate}")
+    return int(rate)
+
+
+def channels_first(waveform: torch.Tensor) -> torch.Tensor:
+    """`[samples]` or `[channels, samples]` -> `[channels, samples]`; ValueError for another shape."""
+    if waveform.ndim == 1:
+        waveform = waveform.unsqueeze(0)
+    if waveform.ndim != 2 or waveform.shape[-1] == 0 or waveform.shape[0] == 0:
+        raise ValueError(f"waveform must be [samples] or [channels, samples], got {tuple(waveform.shape)}")
+    return waveform
+
+
+def mono_samples(waveform: torch.Tensor) -> torch.Tensor:
+    """`[channels, samples]` -> float32 mono `[samples]`; ValueError for NaN or infinite samples."""
+    # A finite sum means finite samples: one pass, where isfinite takes three. Only NaN, infinity or a sum
+    # overflowing from huge samples (which check_finite reports as too loud) need the full test.
+    if not torch.isfinite(waveform.sum()) and not torch.isfinite(waveform).all():
+        raise ValueError("audio holds NaN or infinite samples")
+    return waveform.float().mean(dim=0)  # [S]
+
+
+def check_finite(features: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+    """`features` as they are; ValueError naming the peak of `samples` when they overflowed float32."""
+    if not torch.isfinite(features).all():
+        peak = samples.abs().max().item()
+        raise ValueError(
+            f"audio too loud to analyse (peak sample {peak:.3g}; float audio belongs within [-1, 1])"
+        )
+    return features
+
+
+class FeatureStream:
+    """`AudioFeaturizer` on audio that arrives in chunks: `push` returns the feature frames each chunk
+    completes, `finish` the rest, and together they equal the featurizer's output on the whole audio.
+
+    Frame i is centred on i / fps and spans n_fft / 2 samples after that (32 ms by default), so it comes
+    out once those have arrived, plus the few samples the resampler's kernel reaches ahead. Only the input
+    that frames still to come need is kept, so memory does not grow with the stream.
+    """
+
+    def __init__(self, featurizer: AudioFeaturizer, sample_rate: int):
+        self.featurizer = featurizer
+        self.sample_rate = checked_rate(sample_rate)
+        self.orig, self.new = featurizer.resampling(self.sample_rate)
+        self.rate = self.sample_rate * self.new / self.orig  # after resampling
+        # Resampling maps each block of `orig` input samples to `new` output samples, reading `reach`
+        # samples either side of the block (torchaudio's kernel width for RESAMPLE_FILTER).
+        self.reach = 0
+        if (self.orig, self.new) != (1, 1):
+            width, rolloff = RESAMPLE_FILTER["lowpass_filter_width"], RESAMPLE_FILTER["rolloff"]
+            self.reach = math.ceil(width * self.orig / (min(self.orig, self.new) * rolloff))
+        # mono input from sample `self.start` (a block boundary) on, on the featurizer's device
+        self.samples = torch.zeros(0, device=featurizer.window.device)
+        self.start = self.received = self.next_frame = 0
+        self.channels: int | None = None
+        self.previous_mel: torch.Tensor | None = None
+
+    def _centre(self, frame: int) -> int:
+        """Frame `frame`'s centre in resampled samples, as AudioFeaturizer.frames places it."""
+        return round(frame * self.rate / self.featurizer.fps)
+
+    def push(self, chunk: torch.Tensor) -> torch.Tensor:
+        """`chunk` `[samples]` or `[channels, samples]` (the same channels throughout) -> features
+        `[t, F]` of the frames it completed (none for most chunks shorter than a frame)."""
+        chunk = channels_first(chunk)
+        self.channels = self.channels or chunk.shape[0]
+        if chunk.shape[0] != self.channels:
+            raise ValueError(f"chunk has {chunk.shape[0]} channels, the stream {self.channels}")
+        self.samples = torch.cat([self.samples, mono_samples(chunk.to(self.samples.device))])
+        self.received += chunk.shape[-1]
+        # Resampled samples no later input changes: those of blocks whose reach ends inside the input.
+        ready = max((self.received - self.reach) // self.orig, 0) * self.new
+        half = self.featurizer.n_fft // 2
+        stop = max(self.next_frame, int((ready - half) * self.featurizer.fps / self.rate) - 1)
+        while self._centre(stop) + half <= ready:
+            stop += 1
+        return self._features(stop, final=False)
+
+    def finish(self) -> torch.Tensor:
+        """Features `[t, F]` of the frames left at the end of the audio, zero-padded as the featurizer
+        pads. Raises ValueError when the whole stream was shorter than one motion frame."""
+        frames_out = num_frames(self.received, self.sample_rate, self.featurizer.fps)
+        if frames_out == 0:
+            raise ValueError(
+                f"audio is shorter than one motion frame ({self.received / self.sample_rate:.4f} s < "
+                f"1/{self.featurizer.fps:g} s)"
+            )
+        return self._features(frames_out, final=True)
+
+    def _features(self, stop: int, final: bool) -> torch.Tensor:
+        """Features of frames next_frame..stop-1; then drops the input that later frames do not need."""
+        featurizer, first, half = self.featurizer, self.next_frame, self.featurizer.n_fft // 2
+        if stop <= first:
+            return self.samples.new_zeros(0, featurizer.dim)
+        signal = self.samples
+        if (self.orig, self.new) != (1, 1):
+            signal = AF.resample(signal, self.orig, self.new, **RESAMPLE_FILTER)
+        offset = self.start // self.orig * self.new  # resampled index of signal[0]
+        # The front pad is read only at the start of the audio, the tail pad only at its end.
+        padded = torch.nn.functional.pad(signal, (half, featurizer.n_fft if final else 0))
+        spectral = featurizer.spectral(featurizer.frames(padded, self.rate, first, stop, offset))
+        features = featurizer.assemble(*spectral, previous_mel=self.previous_mel)
+        check_finite(features, self.samples)
+        self.previous_mel, self.next_frame = spectral[0][-1], stop
+        # Keep the input from the block holding the next frame's first sample, less the blocks the
+        # kernel reaches back over: their outputs would read the zeros before the kept input.
+        needed_block = max(self._centre(stop) - half, 0) // self.new
+        keep_from = max(needed_block - -(-self.reach // self.orig), 0) * self.orig
+        self.samples, self.start = self.samples[keep_from - self.start :], keep_from
+        return features

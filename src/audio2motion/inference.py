@@ -7,7 +7,7 @@ from torch import nn
 
 from audio2motion.checkpoint import read_checkpoint, unreadable_checkpoint
 from audio2motion.data.windows import window_starts
-from audio2motion.features import AudioFeaturizer
+from audio2motion.features import AudioFeaturizer, FeatureStream
 from audio2motion.models import Audio2Motion, Normalizer
 
 PARTS = ("model", "feature_norm", "motion_norm")
@@ -43,11 +43,15 @@ class MotionGenerator(nn.Module):
     @torch.inference_mode()
     def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> torch.Tensor:
         """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> motion `[T, D]` in the
-        data's units, T = floor(duration x fps)."""
+        data's units, T = floor(duration x fps). A causal convolutional model (`model.reach` set) runs
+        window by window, each with `reach` frames of context before it, which is exactly one pass, and
+        ignores `overlap`."""
         overlap = self.window // 3 if overlap is None else overlap
         if overlap < 0:
             raise ValueError(f"overlap must be 0 or more frames, got {overlap}")
         features = self.featurizer(waveform, sample_rate)  # [T, F]
+        if self.model.reach is not None:
+            return self._causal(self.feature_norm(features))
         frames = features.shape[0]
         window = min(self.window, frames)
         overlap = min(overlap, window - 1)
@@ -71,6 +75,63 @@ class MotionGenerator(nn.Module):
             total[start : start + window] += w[:, None] * pred[i]
             weight[start : start + window] += w[:, None]
         return total / weight  # [T, D]
+
+    def _causal(self, features: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised features `[t, F]` -> motion `[t, D]` of a causal convolutional model, `window`
+        frames at a time after `context` `[c, F]` (the normalised features before them, if any)."""
+        reach = self.model.reach
+        known = features if context is None else torch.cat([context, features])  # [c + t, F]
+        first = known.shape[0] - features.shape[0]
+        motion = []
+        for start in range(first, known.shape[0], self.window):
+            begin = max(start - reach, 0)
+            pred = self.model(known[None, begin : start + self.window])[0, start - begin :]  # [w, D]
+            motion.append(self.motion_norm.inverse(pred))
+        return torch.cat(motion)  # [t, D]
+
+    def stream(self, sample_rate: int) -> "MotionStream":
+        """A MotionStream for audio at `sample_rate` Hz; needs a causal convolutional model."""
+        return MotionStream(self, sample_rate)
+
+
+class MotionStream:
+    """Streaming inference: `push` audio chunks (20 ms, say) and get each motion frame as soon as its
+    audio is in; `finish` returns the frames of the audio's end. Together they are the frames `generate`
+    gives for the whole audio.
+
+    Frame t needs the audio up to its time plus half an analysis window (n_fft / 2 samples), and the
+    model's `reach` frames of features before it, which the stream keeps; memory does not grow.
+    """
+
+    def __init__(self, generator: MotionGenerator, sample_rate: int):
+        if generator.model.reach is None:
+            raise ValueError(
+                "streaming needs a causal model of convolutions alone (model=densefilm_causal); this one "
+                "sees future frames or attends over whole windows"
+            )
+        self.generator = generator
+        self.features = FeatureStream(generator.featurizer, sample_rate)
+        # the last `reach` normalised features
+        self.context = torch.zeros(0, generator.featurizer.dim, device=generator.featurizer.window.device)
+
+    @torch.inference_mode()
+    def push(self, chunk: torch.Tensor) -> torch.Tensor:
+        """`chunk` `[samples]` or `[channels, samples]` -> motion `[t, D]` of the frames it completed."""
+        return self._motion(self.features.push(chunk))
+
+    @torch.inference_mode()
+    def finish(self) -> torch.Tensor:
+        """Motion `[t, D]` of the frames left at the end of the audio."""
+        return self._motion(self.features.finish())
+
+    def _motion(self, features: torch.Tensor) -> torch.Tensor:
+        if features.shape[0] == 0:
+            return features.new_zeros(0, self.generator.layout["dim"])
+        normalised = self.generator.feature_norm(features)  # [t, F]
+        motion = self.generator._causal(normalised, self.context)
+        known = torch.cat([self.context, normalised])
+        self.context = known[max(known.shape[0] - self.generator.model.reach, 0) :]
+        return motion  # [t, D]
 
 
 def load_model(path: str | Path, device: str = "cpu") -> MotionGenerator:

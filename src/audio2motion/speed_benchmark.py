@@ -179,3 +179,33 @@ def model_cost(module: Audio2MotionModule) -> dict:
         "parameters": sum(p.numel() for p in module.model.parameters()),
         "gflops_per_motion_second": counter.get_total_flops() / (window / FPS) / 1e9,
     }
+
+
+def streaming_rate(
+    module: Audio2MotionModule, seconds: float, sample_rate: int, chunk_seconds: float
+) -> dict:
+    """Streaming inference of a causal model, chunk by chunk: real-time factor, compute per chunk, and
+    each frame's delay from its time in the audio to the end of the chunk that brought it out."""
+    generator = MotionGenerator(dict(module.hparams), module.state_dict())
+    audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
+    waveform, chunk = torch.from_numpy(audio), max(1, round(chunk_seconds * sample_rate))
+    warm_up = generator.stream(sample_rate)  # first calls of the kernels are slow
+    for start in range(0, sample_rate, chunk):
+        warm_up.push(waveform[start : start + chunk])
+    stream, compute, delays, frames = generator.stream(sample_rate), [], [], 0
+    for start in range(0, waveform.shape[0], chunk):
+        began = time.perf_counter()
+        emitted = stream.push(waveform[start : start + chunk]).shape[0]
+        compute.append(time.perf_counter() - began)
+        heard = min(start + chunk, waveform.shape[0]) / sample_rate
+        delays += [heard - (frames + i) / FPS for i in range(emitted)]
+        frames += emitted
+    stream.finish()
+    return {
+        "chunk_ms": chunk_seconds * 1000,
+        "x_real_time": seconds / sum(compute),
+        "compute_ms_per_chunk_mean": 1000 * sum(compute) / len(compute),
+        "compute_ms_per_chunk_max": 1000 * max(compute),
+        "frame_delay_ms_mean": 1000 * sum(delays) / len(delays),
+        "frame_delay_ms_max": 1000 * max(delays),
+    }

@@ -34,6 +34,7 @@ class MotionDataModule(L.LightningDataModule):
         stride_seconds: float = 1.0,
         batch_size: int = 32,
         num_workers: int = 0,
+        persistent_workers: bool = True,
         pin_memory: bool = False,
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
@@ -54,6 +55,7 @@ class MotionDataModule(L.LightningDataModule):
         self.stride = max(1, round(stride_seconds * self.fps))
         self.batch_size = batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
+        self.persistent_workers = persistent_workers and num_workers > 0
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.seed = seed
         self.max_length_mismatch = max_length_mismatch
@@ -134,5 +136,5 @@ class MotionDataModule(L.LightningDataModule):
             drop_last=split == "train" and len(sampler or dataset) > self.batch_size,  # per process
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
+            persistent_workers=self.persistent_workers,
         )

@@ -87,6 +87,14 @@ class Audio2Motion(nn.Module):
         )
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, motion_dim)
+        # A causal model of convolutions alone computes frame t from frames t - reach..t only, however
+        # long its input: streaming and windowed inference then give exactly the one-pass result.
+        self.reach = None
+        if causal and set(mixing) == {"conv"}:
+            convolutions = [2**i for i in range(encoder_layers)] + [
+                dilations[i % len(dilations)] for i in range(blocks)
+            ]
+            self.reach = (kernel_size - 1) * sum(convolutions)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """`features` `[B, T, F]` -> motion `[B, T, D]`; `mask` `[B, T]` marks real (unpadded) frames."""

@@ -1,0 +1,109 @@
+"""Streaming inference: audio in 20 ms chunks gives the frames offline inference of the same causal
+model gives, each as soon as its audio is in, with memory that does not grow."""
+
+import pytest
+import torch
+from conftest import tone_mix
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+from test_config import CONF
+
+from audio2motion.features import AudioFeaturizer, FeatureStream
+from audio2motion.inference import MotionGenerator
+from audio2motion.speed_benchmark import untrained_module
+
+
+def generator(model: str, window_seconds: float = 2.0) -> MotionGenerator:
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"model={model}", "model.net.dim=32", "model.net.dropout=0.0"])
+    torch.manual_seed(0)
+    module = untrained_module(
+        OmegaConf.to_container(cfg.model, resolve=True),
+        OmegaConf.to_container(cfg.features, resolve=True),
+        window_seconds,
+    )
+    with torch.no_grad():  # non-trivial statistics, so that normalisation is exercised too
+        module.feature_norm.set_stats(
+            torch.randn(module.hparams.feature_dim), torch.rand(module.hparams.feature_dim) + 0.5
+        )
+        module.motion_norm.set_stats(
+            torch.randn(module.hparams.layout["dim"]), torch.rand(module.hparams.layout["dim"]) + 0.5
+        )
+    return MotionGenerator(dict(module.hparams), module.state_dict())
+
+
+def waveform(sample_rate: int, seconds: float, channels: int) -> torch.Tensor:
+    return torch.from_numpy(tone_mix(sample_rate, seconds, channels).T.copy())  # [C, S] or [S]
+
+
+def in_chunks(stream, audio: torch.Tensor, chunk: int) -> tuple[torch.Tensor, list[int]]:
+    """Everything the stream gives for `audio` pushed `chunk` samples at a time, and how many frames
+    each push gave."""
+    parts = [stream.push(audio[..., i : i + chunk]) for i in range(0, audio.shape[-1], chunk)]
+    counts = [len(p) for p in parts]
+    return torch.cat([*parts, stream.finish()]), counts
+
+
+@pytest.mark.parametrize(
+    ("sample_rate", "channels", "chunk_seconds"),
+    [
+        (16000, 1, 0.02),
+        (44100, 2, 0.02),
+        (22050, 1, 0.013),
+        (48000, 2, 0.5),
+        (44101, 1, 0.02),
+        (8000, 1, 1.7),
+    ],
+)
+def test_feature_stream_equals_the_featurizer_on_the_whole_audio(sample_rate, channels, chunk_seconds):
+    featurizer = AudioFeaturizer(fps=30.0)
+    audio = waveform(sample_rate, 3.37, channels)
+    stream = FeatureStream(featurizer, sample_rate)
+    streamed, _ = in_chunks(stream, audio, round(chunk_seconds * sample_rate))
+    whole = featurizer(audio, sample_rate)
+    assert streamed.shape == whole.shape == (101, featurizer.dim)
+    assert (streamed - whole).abs().max() < 1e-5
+    # what it keeps is about one analysis window of input, not the stream
+    assert stream.samples.shape[0] < 2 * featurizer.n_fft * sample_rate / featurizer.sample_rate + 1000
+
+
+def test_causal_model_reaches_74_frames_and_windowed_inference_is_one_pass():
+    model = generator("densefilm_causal")
+    assert model.model.reach == 2 * (1 + 2 + 4) + 2 * 2 * (1 + 2 + 4 + 8)  # encoder, then 8 blocks
+    audio = waveform(44100, 9.1, 2)  # 273 frames: five 60-frame windows
+    with torch.inference_mode():
+        features = model.feature_norm(model.featurizer(audio, 44100))
+        one_pass = model.motion_norm.inverse(model.model(features[None])[0])
+    windowed = model.generate(audio, 44100)
+    assert windowed.shape == (273, 9) and (windowed - one_pass).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize(("sample_rate", "channels"), [(44100, 2), (16000, 1)])
+def test_stream_of_20ms_chunks_gives_offline_frames_as_soon_as_determined(sample_rate, channels):
+    model = generator("densefilm_causal")
+    audio = waveform(sample_rate, 6.0, channels)
+    chunk = round(0.02 * sample_rate)
+    streamed, counts = in_chunks(model.stream(sample_rate), audio, chunk)
+    offline = model.generate(audio, sample_rate)
+    assert streamed.shape == offline.shape == (180, 9)
+    assert (streamed - offline).abs().max() < 1e-4 * offline.abs().max()
+    # Frame t is out once the audio reaches t / fps plus half an analysis window (32 ms), plus the
+    # resampler's few samples and the chunk it falls in: never later than 32 + 20 + 1 ms.
+    out = torch.tensor(counts).cumsum(0)  # frames out after each push
+    heard = (torch.arange(1, len(counts) + 1) * chunk).clamp(max=audio.shape[-1]) / sample_rate
+    due = ((heard - 0.032 - 0.021) * 30).floor().long() + 1  # frames whose delay limit has passed
+    assert (out >= due.clamp(min=0, max=180)).all()
+    assert (out <= ((heard - 0.032) * 30).floor().long() + 1).all()  # and none before its audio is in
+
+
+def test_streaming_refuses_a_model_that_sees_the_future_and_bad_chunks():
+    with pytest.raises(ValueError, match="streaming needs a causal model of convolutions alone"):
+        generator("densefilm").stream(16000)
+    stream = generator("densefilm_causal").stream(16000)
+    stream.push(torch.zeros(2, 320))
+    with pytest.raises(ValueError, match="chunk has 1 channels, the stream 2"):
+        stream.push(torch.zeros(320))
+    with pytest.raises(ValueError, match="audio holds NaN or infinite samples"):
+        stream.push(torch.full((2, 320), float("nan")))
+    with pytest.raises(ValueError, match=r"audio is shorter than one motion frame \(0.0200 s < 1/30 s\)"):
+        stream.finish()
