@@ -1,0 +1,1 @@
+"""Motion representations: rotation formats and skeleton kinematics."""
