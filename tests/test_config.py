@@ -31,9 +31,16 @@ GROUPS = [
 ]
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 NEEDS_GPU = {("trainer", "gpu"), ("trainer", "ddp")}
+READERS = {("data", "folder"), ("data", "aistpp"), ("data", "beat2")}
 # Trained through train.py instead: ddp_cpu launches processes that rerun the entry script
-# (test_ddp_cpu.py), optuna is a multirun study (test_cluster.py).
-THROUGH_TRAIN_PY = {("trainer", "ddp_cpu"), ("hparams_search", "optuna")}
+# (test_ddp_cpu.py), optuna is a multirun study (test_cluster.py), aistpp and beat2 need their layouts
+# (test_datasets.py).
+THROUGH_TRAIN_PY = {
+    ("trainer", "ddp_cpu"),
+    ("hparams_search", "optuna"),
+    ("data", "aistpp"),
+    ("data", "beat2"),
+}
 
 
 def compose_train(overrides: list[str], tmp_path: Path, data_dir: Path | None = None):
@@ -61,7 +68,7 @@ def test_every_group_has_options():
 @pytest.mark.parametrize(("group", "option"), OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
 def test_option_composes_and_builds(group, option, tmp_path):
     overrides = [f"{group}={option}"]
-    if (group, option) == ("data", "folder"):
+    if (group, option) in READERS:
         overrides.append(f"data.root={tmp_path}")
     cfg = compose_train(overrides, tmp_path)
     assert cfg.data.fps > 0 and cfg.trainer.max_epochs >= 1

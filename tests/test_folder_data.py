@@ -190,7 +190,7 @@ def test_datamodule_will_not_overwrite_user_data(tmp_path):
 def test_datamodule_refuses_mixed_widths(tmp_path):
     write_synthetic_dataset(tmp_path, num_clips=3, duration=1.0, sample_rate=16000, fps=30, seed=0)
     np.save(tmp_path / "clip_001.npy", np.zeros((30, 4), dtype=np.float32))
-    with pytest.raises(InputError, match="differ in width"):
+    with pytest.raises(InputError, match=r"clip_001\.npy: 4 motion channels where 2 files have 9$"):
         MotionDataModule(str(tmp_path), fps=30, features=FEATURES).setup()
 
 

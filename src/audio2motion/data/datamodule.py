@@ -2,13 +2,14 @@
 
 import json
 import logging
+from collections import Counter
 from pathlib import Path
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from audio2motion.data.folder import Clip, find_pairs, load_clip, read_channel_names, split_names
+from audio2motion.data.folder import Clip, FolderReader, load_clip
 from audio2motion.data.synthetic import generator_settings, rules_from_config, write_synthetic_dataset
 from audio2motion.data.windows import WindowDataset, WindowSampler
 from audio2motion.errors import InputError
@@ -18,7 +19,9 @@ log = logging.getLogger(__name__)
 
 
 class MotionDataModule(L.LightningDataModule):
-    """Clips of the generic folder format at `root`, featurized in memory and cut into windows.
+    """Clips at `root` in the layout `reader` reads (the folder format by default; AistppReader,
+    Beat2Reader), featurized in memory and cut into windows. Bad files stop `setup` with one line
+    naming each, or with `on_error="skip"` are left out with a warning each.
 
     With `generator` settings, `root` is a synthetic data set made (or remade, when the settings
     changed) by `prepare_data`. After `setup`, `stats` holds the per-channel mean and standard deviation
@@ -42,6 +45,8 @@ class MotionDataModule(L.LightningDataModule):
         seed: int = 0,
         max_length_mismatch: int = 2,
         generator: dict | None = None,
+        reader=None,
+        on_error: str = "raise",
     ):
         super().__init__()
         settings = {"fps": fps, "window_seconds": window_seconds, "stride_seconds": stride_seconds}
@@ -60,6 +65,10 @@ class MotionDataModule(L.LightningDataModule):
         self.seed = seed
         self.max_length_mismatch = max_length_mismatch
         self.generator = dict(generator) if generator else None
+        self.reader = reader or FolderReader()
+        if on_error not in ("raise", "skip"):
+            raise InputError(f"data.on_error must be raise or skip, got {on_error!r}")
+        self.on_error = on_error
         self.clips: dict[str, list[Clip]] | None = None
 
     def prepare_data(self) -> None:
@@ -77,17 +86,35 @@ class MotionDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.clips is not None:
             return
-        pairs = find_pairs(self.root)
-        splits = split_names(self.root, list(pairs), self.split_seed, self.val_fraction, self.test_fraction)
-        self.clips = {
-            split: [load_clip(pairs[name], self.featurizer, self.max_length_mismatch) for name in names]
-            for split, names in splits.items()
-        }
-        dims = {clip.motion.shape[1] for clips in self.clips.values() for clip in clips}
-        if len(dims) > 1:
-            raise InputError(
-                f"{self.root}: motion files differ in width (D = {sorted(dims)}); all must match"
-            )
+        pairs, problems = self.reader.pairs(self.root)
+        if not pairs:
+            self._report(problems)
+            raise InputError(f"{self.root}: no usable clips")
+        splits = self.reader.split(
+            self.root, list(pairs), self.split_seed, self.val_fraction, self.test_fraction
+        )
+        clips = {}
+        for name in [name for names in splits.values() for name in names]:
+            try:
+                motion = self.reader.motion(pairs[name], self.fps)
+                clips[name] = load_clip(
+                    pairs[name], self.featurizer, self.max_length_mismatch, motion, self.reader.trims_audio
+                )
+            except InputError as err:
+                problems.append(str(err))
+        widths = Counter(clip.motion.shape[1] for clip in clips.values())
+        if len(widths) > 1:
+            usual = widths.most_common(1)[0][0]
+            for name in [n for n, clip in clips.items() if clip.motion.shape[1] != usual]:
+                problems.append(
+                    f"{pairs[name].motion}: {clips.pop(name).motion.shape[1]} motion channels where "
+                    f"{widths[usual]} files have {usual}"
+                )
+        self._report(problems)
+        self.clips = {split: [clips[n] for n in names if n in clips] for split, names in splits.items()}
+        for split in ("train", "val"):
+            if not self.clips[split]:
+                raise InputError(f"{self.root}: no usable clip is left in the {split} split")
         train = self.clips["train"]
         features = torch.cat([clip.features for clip in train])  # [sum T, F]
         motion = torch.cat([clip.motion for clip in train])  # [sum T, D]
@@ -98,7 +125,7 @@ class MotionDataModule(L.LightningDataModule):
             "motion_std": motion.std(0),
         }
         dim = motion.shape[1]
-        self.layout = {"fps": self.fps, "dim": dim, "channels": read_channel_names(self.root, dim)}
+        self.layout = self.reader.layout(self.root, self.fps, dim)
         log.info(
             "%s: %s clips (train/val/test), %d feature and %d motion channels",
             self.root,
@@ -106,6 +133,19 @@ class MotionDataModule(L.LightningDataModule):
             features.shape[1],
             dim,
         )
+
+    def _report(self, problems: list[str]) -> None:
+        """Bad files stop training with one line naming each, or with data.on_error=skip are left out
+        with a warning each."""
+        if not problems:
+            return
+        if self.on_error == "raise":
+            raise InputError(
+                f"{self.root}: {len(problems)} bad files (data.on_error=skip leaves them out): "
+                + "; ".join(problems)
+            )
+        for problem in problems:
+            log.warning("left out (data.on_error=skip): %s", problem)
 
     @property
     def feature_dim(self) -> int:

@@ -15,6 +15,7 @@ import torch
 from audio2motion.audio_io import AUDIO_EXTENSIONS, is_audio_file, load_audio
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
+from audio2motion.motion.layout import plain_layout
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +143,50 @@ def load_motion(path: Path) -> np.ndarray:
     return single
 
 
-def load_clip(pair: Pair, featurizer: AudioFeaturizer, max_length_mismatch: int) -> Clip:
-    """Features and motion of one pair, trimmed to the shorter when they differ by at most
-    `max_length_mismatch` frames."""
-    motion = load_motion(pair.motion)
+class FolderReader:
+    """Pairs, splits, motion and layout of the folder format (the readers of other layouts have the same
+    methods: data/aistpp.py, data/beat2.py)."""
+
+    trims_audio = False  # audio and motion cover the same time
+
+    def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:
+        """Pairs by name, and a line per motion file without audio."""
+        pairs = find_pairs(root)
+        problems = [
+            f"{path}: motion without audio (no {path.stem}{'/'.join(AUDIO_EXTENSIONS)})"
+            for path in sorted(Path(root).glob("*.npy"))
+            if path.stem not in pairs
+        ]
+        return pairs, problems
+
+    def split(self, root: Path, names: list[str], seed: int, val_fraction: float, test_fraction: float):
+        return split_names(root, names, seed, val_fraction, test_fraction)
+
+    def motion(self, pair: Pair, fps: float) -> np.ndarray:
+        return load_motion(pair.motion)
+
+    def layout(self, root: Path, fps: float, dim: int) -> dict:
+        return plain_layout(fps, read_channel_names(root, dim))
+
+
+def load_clip(
+    pair: Pair,
+    featurizer: AudioFeaturizer,
+    max_length_mismatch: int,
+    motion: np.ndarray | None = None,
+    trims_audio: bool = False,
+) -> Clip:
+    """Features and motion of one pair (`motion` as read already, or the pair's .npy file), trimmed to
+    the shorter when they differ by at most `max_length_mismatch` frames; with `trims_audio`, audio that
+    runs past the motion by any length is trimmed too."""
+    motion = load_motion(pair.motion) if motion is None else motion
     waveform, sample_rate = load_audio(pair.audio)
     try:
         features = featurizer(waveform, sample_rate)
     except ValueError as err:
         raise InputError(f"{pair.audio}: {err}") from err
-    mismatch = abs(features.shape[0] - motion.shape[0])
+    mismatch = features.shape[0] - motion.shape[0]
+    mismatch = max(-mismatch, 0) if trims_audio else abs(mismatch)
     if mismatch > max_length_mismatch:
         raise InputError(
             f"{pair.motion}: {motion.shape[0]} frames but its audio gives {features.shape[0]} at "

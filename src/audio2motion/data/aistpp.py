@@ -1,0 +1,109 @@
+"""The AIST++ layout (data=aistpp): `motions/NAME.pkl` holding `smpl_poses` `[N, 72]` (24 joints,
+axis-angle), `smpl_trans` `[N, 3]` and `smpl_scaling` `[1]` at 60 fps, music in `wav/ID.wav` where ID is
+the music id inside NAME (`gBR_sBM_cAll_d04_mBR0_ch01` plays `mBR0`), and optionally `ignore_list.txt`
+and the official `splits/crossmodal_{train,val,test}.txt`.
+
+The music runs past the dance and is trimmed to it. Motion becomes root translation (divided by the
+scaling, so in metres) and 6D rotations on the SMPL skeleton, at data.fps (60, 30, 20 or 15).
+"""
+
+import logging
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from audio2motion.data.folder import Pair, split_names
+from audio2motion.data.skeleton_motion import frame_step, listed_splits, require, skeleton_motion
+from audio2motion.errors import InputError
+from audio2motion.motion.layout import skeleton_layout
+from audio2motion.motion.skeleton import SMPL
+
+log = logging.getLogger(__name__)
+
+SOURCE_FPS = 60.0
+# What an AIST++ motion pickle may build: numpy arrays and scalars, nothing that runs code.
+ARRAY_GLOBALS = {
+    (module, name)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {("numpy", "ndarray"), ("numpy", "dtype")}
+
+
+class _ArraysOnly(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if (module, name) not in ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(f"it holds pickled objects other than arrays ({module}.{name})")
+        return super().find_class(module, name)
+
+
+def read_motion_pickle(path: Path) -> dict:
+    """The dict of arrays in an AIST++ motion file, unpickled with numpy arrays as the only objects."""
+    try:
+        with open(path, "rb") as handle:
+            data = _ArraysOnly(handle).load()
+    except (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, AttributeError) as err:
+        raise InputError(f"{path}: not a readable AIST++ motion file ({err})") from err
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not a readable AIST++ motion file (a {type(data).__name__}, not a dict)")
+    return data
+
+
+def music_id(name: str) -> str | None:
+    """`mBR0` from `gBR_sBM_cAll_d04_mBR0_ch01`: the part that starts with m after the dancer."""
+    parts = name.split("_")
+    return next((p for p in parts[4:5] if p.startswith("m")), None)
+
+
+class AistppReader:
+    """Pairs, splits, motion and layout of an AIST++ folder."""
+
+    trims_audio = True  # the music is longer than the dance
+
+    def __init__(self, contacts: bool = False, contact_speed: float = 0.3):
+        self.contacts, self.contact_speed = contacts, contact_speed
+
+    def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:
+        motions = root / "motions"
+        if not motions.is_dir():
+            raise InputError(f"{root}: no motions/ folder (the AIST++ layout: motions/NAME.pkl, wav/ID.wav)")
+        ignore_file = root / "ignore_list.txt"
+        ignored = set(ignore_file.read_text().split()) if ignore_file.is_file() else set()
+        pairs, problems = {}, []
+        for path in sorted(motions.glob("*.pkl")):
+            if path.stem in ignored:
+                continue
+            music = music_id(path.stem)
+            audio = root / "wav" / f"{music}.wav"
+            if music is None:
+                problems.append(f"{path}: no music id (mXXN, the fifth part) in its name")
+            elif not audio.is_file():
+                problems.append(f"{path}: motion without audio ({audio} is missing)")
+            else:
+                pairs[path.stem] = Pair(path.stem, audio, path)
+        if ignored:
+            log.info("%s: %d motions left out as ignore_list.txt says", root, len(ignored))
+        if not pairs and not problems:
+            raise InputError(f"{motions}: no .pkl motion files")
+        return pairs, problems
+
+    def split(self, root: Path, names: list[str], seed: int, val_fraction: float, test_fraction: float):
+        files = {split: root / "splits" / f"crossmodal_{split}.txt" for split in ("train", "val", "test")}
+        if any(file.is_file() for file in files.values()):
+            return listed_splits(files, names)
+        return split_names(root, names, seed, val_fraction, test_fraction)
+
+    def motion(self, pair: Pair, fps: float) -> np.ndarray:
+        path = pair.motion
+        data = read_motion_pickle(path)
+        poses = require(path, data, "smpl_poses", (None, 72))
+        trans = require(path, data, "smpl_trans", (poses.shape[0], 3))
+        scaling = require(path, data, "smpl_scaling", (1,))
+        if not (np.isfinite(scaling).all() and scaling[0] > 0):
+            raise InputError(f"{path}: smpl_scaling must be a positive number, got {scaling[0]}")
+        step = frame_step(SOURCE_FPS, fps, path)
+        speed = self.contact_speed if self.contacts else None
+        return skeleton_motion(path, trans[::step] / scaling[0], poses[::step], SMPL, fps, speed)
+
+    def layout(self, root: Path, fps: float, dim: int) -> dict:
+        return skeleton_layout(fps, SMPL, self.contacts)

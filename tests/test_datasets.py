@@ -1,0 +1,228 @@
+"""The real layouts, AIST++ and BEAT2, built tiny with synthetic content in their real file types, key
+names and folders: training runs on each, and every kind of bad file is named (or skipped on request)."""
+
+import pickle
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from conftest import PlantedCode, run_script, tone_mix
+
+from audio2motion.data.aistpp import AistppReader
+from audio2motion.data.datamodule import MotionDataModule
+from audio2motion.errors import InputError
+
+FEATURES = {"n_mels": 16}
+SMALL = [
+    "model.net.dim=16",
+    "model.net.blocks=2",
+    "model.net.encoder_layers=1",
+    "features.n_mels=16",
+    "data.window_seconds=1.0",
+    "data.batch_size=4",
+    "callbacks.progress_bar.refresh_rate=0",
+]
+AIST_NAMES = [f"g{g}_sBM_cAll_d0{i}_m{g}{i}_ch0{i}" for i, g in enumerate(["BR", "PO", "LO", "HO"])]
+
+
+def smooth_poses(rng, frames: int, joints: int) -> np.ndarray:
+    """Axis-angle poses `[frames, joints x 3]` that sway smoothly, up to about 0.5 rad."""
+    t = np.arange(frames)[:, None] / frames
+    phase, speed = rng.uniform(0, 6.3, (1, 3 * joints)), rng.uniform(1, 4, (1, 3 * joints))
+    return 0.5 * np.sin(2 * np.pi * speed * t + phase)
+
+
+def write_aistpp(root, seconds: float = 3.0, names=AIST_NAMES, rng_seed: int = 0):
+    rng = np.random.default_rng(rng_seed)
+    (root / "motions").mkdir(parents=True, exist_ok=True)
+    (root / "wav").mkdir(exist_ok=True)
+    for name in names:
+        frames = int(seconds * 60)
+        data = {
+            "smpl_poses": smooth_poses(rng, frames, 24),
+            "smpl_trans": np.cumsum(rng.normal(0, 0.5, (frames, 3)), axis=0) + [0, 90, 0],
+            "smpl_scaling": np.array([93.5]),
+            "smpl_loss": np.float64(0.1),
+        }
+        with open(root / "motions" / f"{name}.pkl", "wb") as handle:
+            pickle.dump(data, handle)
+        soundfile.write(root / "wav" / f"{name.split('_')[4]}.wav", tone_mix(48000, seconds + 2.5), 48000)
+    return root
+
+
+def write_beat2(root, seconds: float = 3.0, count: int = 4):
+    rng = np.random.default_rng(1)
+    (root / "smplxflame_30").mkdir(parents=True, exist_ok=True)
+    (root / "wave16k").mkdir(exist_ok=True)
+    for i in range(count):
+        name, frames = f"{i + 1}_speaker_0_{i}_{i}", int(seconds * 30)
+        np.savez(
+            root / "smplxflame_30" / f"{name}.npz",
+            betas=rng.normal(size=300),
+            poses=smooth_poses(rng, frames, 55),
+            expressions=rng.normal(size=(frames, 100)),
+            trans=rng.normal(0, 0.01, (frames, 3)),
+            model=np.array("smplx2020"),
+            gender=np.array("neutral"),
+            mocap_frame_rate=np.array(30),
+        )
+        soundfile.write(root / "wave16k" / f"{name}.wav", tone_mix(16000, seconds), 16000)
+    return root
+
+
+def train(root, layout: str, run, *overrides):
+    result = run_script(
+        "train.py", f"data={layout}", f"data.root={root}", f"hydra.run.dir={run}", *SMALL, *overrides
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.parametrize(
+    ("layout", "writer", "overrides", "dim", "skeleton"),
+    [
+        ("aistpp", write_aistpp, [], 3 + 24 * 6, "smpl"),
+        ("aistpp", write_aistpp, ["data.reader.contacts=true", "data.fps=60"], 3 + 24 * 6 + 4, "smpl"),
+        ("beat2", write_beat2, [], 3 + 22 * 6, "smplx_body"),
+        (
+            "beat2",
+            write_beat2,
+            ["data.reader.joints=body_hands", "data.reader.expressions=true"],
+            3 + 52 * 6 + 100,
+            "smplx_body_hands",
+        ),
+    ],
+    ids=["aistpp", "aistpp_contacts_60fps", "beat2_body", "beat2_hands_expressions"],
+)
+def test_layout_trains_one_epoch_and_a_fast_dev_run(tmp_path, layout, writer, overrides, dim, skeleton):
+    root = writer(tmp_path / "data")
+    train(root, layout, tmp_path / "dev", "debug=fast_dev_run", *overrides)
+    train(root, layout, tmp_path / "run", "trainer.max_epochs=1", *overrides)
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    saved = checkpoint["hyper_parameters"]["layout"]
+    assert saved["dim"] == len(saved["channels"]) == sum(g["size"] for g in saved["groups"]) == dim
+    assert saved["skeleton"]["name"] == skeleton and saved["channels"][:4] == [
+        "root.x",
+        "root.y",
+        "root.z",
+        "pelvis.r6d0",
+    ]
+    assert checkpoint["hyper_parameters"]["layout"]["fps"] == (60.0 if "data.fps=60" in overrides else 30.0)
+
+
+def test_aistpp_motion_is_metres_and_6d_at_the_asked_rate(tmp_path):
+    root = write_aistpp(tmp_path, names=AIST_NAMES[:1])
+    pair = AistppReader().pairs(root)[0][AIST_NAMES[0]]
+    with open(pair.motion, "rb") as handle:
+        raw = pickle.load(handle)
+    motion = AistppReader().motion(pair, fps=30)
+    assert motion.shape == (90, 147) and motion.dtype == np.float32
+    assert np.allclose(motion[:, :3], raw["smpl_trans"][::2] / 93.5, atol=1e-5)
+    # the 6D form of a rotation: two orthonormal columns
+    columns = motion[:, 3:].reshape(90, 24, 2, 3)
+    assert np.allclose(np.linalg.norm(columns, axis=-1), 1, atol=1e-5)
+    assert np.allclose((columns[..., 0, :] * columns[..., 1, :]).sum(-1), 0, atol=1e-5)
+
+
+def test_official_splits_and_ignore_list_are_honoured(tmp_path):
+    root = write_aistpp(tmp_path)
+    (root / "ignore_list.txt").write_text(AIST_NAMES[3] + "\n")
+    (root / "splits").mkdir()
+    (root / "splits" / "crossmodal_train.txt").write_text(f"{AIST_NAMES[0]}\n{AIST_NAMES[1]}\nnot_here\n")
+    (root / "splits" / "crossmodal_val.txt").write_text(f"{AIST_NAMES[2]}\n")
+    module = MotionDataModule(str(root), fps=30, features=FEATURES, reader=AistppReader())
+    module.setup()
+    assert [c.name for c in module.clips["train"]] == AIST_NAMES[:2]
+    assert [c.name for c in module.clips["val"]] == [AIST_NAMES[2]] and module.clips["test"] == []
+
+
+def bad_aistpp(root):
+    """Four good AIST++ clips and three bad ones: music missing, NaN in a pose, 23 joints."""
+    write_aistpp(
+        root,
+        names=[
+            *AIST_NAMES,
+            "gJB_sBM_cAll_d09_mJB9_ch09",
+            "gKR_sBM_cAll_d09_mKR9_ch09",
+            "gWA_sBM_cAll_d09_mWA9_ch09",
+        ],
+    )
+    (root / "wav" / "mJB9.wav").unlink()
+    for name, change in (("gKR_sBM_cAll_d09_mKR9_ch09", "nan"), ("gWA_sBM_cAll_d09_mWA9_ch09", "short")):
+        path = root / "motions" / f"{name}.pkl"
+        data = pickle.loads(path.read_bytes())
+        if change == "nan":
+            data["smpl_poses"][10, 5] = np.nan
+        else:
+            data["smpl_poses"] = data["smpl_poses"][:, :69]
+        path.write_bytes(pickle.dumps(data))
+    return root
+
+
+def test_bad_files_are_all_named_in_one_line_or_skipped(tmp_path):
+    root = bad_aistpp(tmp_path / "data")
+    result = run_script(
+        "train.py", "data=aistpp", f"data.root={root}", f"hydra.run.dir={tmp_path / 'run'}", *SMALL
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "3 bad files (data.on_error=skip leaves them out)" in line
+    assert (
+        f"gJB_sBM_cAll_d09_mJB9_ch09.pkl: motion without audio ({root / 'wav' / 'mJB9.wav'} is missing)"
+        in line
+    )
+    assert "gKR_sBM_cAll_d09_mKR9_ch09.pkl: motion holds NaN or infinite values" in line
+    assert (
+        "gWA_sBM_cAll_d09_mWA9_ch09.pkl: 'smpl_poses' must be a numeric [N, 72] array, got float64 [180, 69]"
+        in line
+    )
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+    result = train(root, "aistpp", tmp_path / "skip", "data.on_error=skip", "trainer.max_epochs=1")
+    logged = (result.stdout + result.stderr).splitlines()  # Hydra logs to stdout
+    for name in ("mJB9", "mKR9", "mWA9"):
+        assert any("left out (data.on_error=skip)" in line and name in line for line in logged)
+    assert (tmp_path / "skip" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_folder_format_names_every_bad_file_too(tmp_path):
+    from audio2motion.data.synthetic import write_synthetic_dataset
+
+    root = write_synthetic_dataset(tmp_path, num_clips=6, duration=2.0, sample_rate=16000, fps=30, seed=0)
+    np.save(root / "orphan.npy", np.zeros((60, 9), np.float32))  # motion without audio
+    motion = np.load(root / "clip_001.npy")
+    motion[3, 3] = np.nan
+    np.save(root / "clip_001.npy", motion)
+    np.save(root / "clip_002.npy", np.zeros((20, 9), np.float32))  # 20 frames against 60 of audio
+    np.save(root / "clip_003.npy", np.zeros((60, 5), np.float32))  # 5 channels, the others 9
+    with pytest.raises(InputError) as caught:
+        MotionDataModule(str(root), fps=30, features=FEATURES).setup()
+    message = str(caught.value)
+    assert message.startswith(f"{root}: 4 bad files")
+    for part in (
+        "orphan.npy: motion without audio",
+        "clip_001.npy: motion holds NaN",
+        "clip_002.npy: 20 frames",
+        "clip_003.npy: 5 motion channels where",
+    ):
+        assert part in message, part
+    module = MotionDataModule(str(root), fps=30, features=FEATURES, on_error="skip")
+    module.setup()
+    kept = sorted(c.name for split in module.clips.values() for c in split)
+    assert kept == ["clip_000", "clip_004", "clip_005"]
+
+
+def test_motion_pickle_that_would_run_code_is_refused(tmp_path):
+    root = write_aistpp(tmp_path, names=AIST_NAMES[:1])
+    marker = tmp_path / "code_ran"
+    path = root / "motions" / f"{AIST_NAMES[0]}.pkl"
+    data = pickle.loads(path.read_bytes())
+    data["smpl_loss"] = PlantedCode(marker)
+    path.write_bytes(pickle.dumps(data))
+    pair = AistppReader().pairs(root)[0][AIST_NAMES[0]]
+    with pytest.raises(
+        InputError, match=r"not a readable AIST\+\+ motion file \(it holds pickled objects other than arrays"
+    ):
+        AistppReader().motion(pair, fps=30)
+    assert not marker.exists()
