@@ -1,6 +1,7 @@
 """The real layouts, AIST++ and BEAT2, built tiny with synthetic content in their real file types, key
 names and folders: training runs on each, and every kind of bad file is named (or skipped on request)."""
 
+import os
 import pickle
 
 import numpy as np
@@ -226,3 +227,44 @@ def test_motion_pickle_that_would_run_code_is_refused(tmp_path):
     ):
         AistppReader().motion(pair, fps=30)
     assert not marker.exists()
+
+
+def test_preprocess_cache_is_read_by_training_and_rebuilt_only_for_other_settings(tmp_path):
+    root, cache = write_aistpp(tmp_path / "data"), tmp_path / "cache"
+    made = run_script(
+        "scripts/preprocess.py", "data=aistpp", f"data.root={root}", f"data.cache_dir={cache}", *SMALL[3:4]
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    (entry,) = cache.iterdir()
+    assert sorted(p.name for p in entry.iterdir()) == ["features.npy", "manifest.json", "motion.npy"]
+    assert "cached 4 clips (360 frames" in made.stdout
+
+    # Training with the same data and feature settings reads it, whatever its batch and window.
+    result = train(
+        root,
+        "aistpp",
+        tmp_path / "run",
+        f"data.cache_dir={cache}",
+        "trainer.max_epochs=1",
+        "data.batch_size=2",
+    )
+    assert f"clips read from the cache {entry}" in result.stdout
+
+    def module(**changes):
+        settings = {"fps": 30, "features": FEATURES, "reader": AistppReader(), "cache_dir": str(cache)}
+        return MotionDataModule(str(root), **(settings | changes))
+
+    assert module().cache_folder == entry == module(batch_size=3, window_seconds=2.0).cache_folder
+    assert module(features={"n_mels": 8}).cache_folder != entry
+    assert module(reader=AistppReader(contacts=True)).cache_folder != entry
+    assert module(fps=20).cache_folder != entry
+    cached, fresh = module(), module(cache_dir=None)
+    cached.setup(), fresh.setup()
+    for split in ("train", "val", "test"):
+        for a, b in zip(cached.clips[split], fresh.clips[split], strict=True):
+            assert (
+                a.name == b.name and torch.equal(a.features, b.features) and torch.equal(a.motion, b.motion)
+            )
+    wav = root / "wav" / "mBR0.wav"
+    os.utime(wav, ns=(wav.stat().st_atime_ns, wav.stat().st_mtime_ns + 10**9))  # an edited data file
+    assert module().cache_folder != entry

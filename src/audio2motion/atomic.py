@@ -18,7 +18,7 @@ def atomic_write(path: str | Path) -> Iterator[BinaryIO]:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SUFFIX, dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # what open() would give; mkstemp makes 0o600
+        os.fchmod(fd, 0o666 & ~umask())  # what open() would give; mkstemp makes 0o600
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()
@@ -35,7 +35,8 @@ def remove_leftovers(folder: str | Path) -> None:
         leftover.unlink()
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so it is set back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask

@@ -71,6 +71,11 @@ class AudioFeaturizer(nn.Module):
             raise ValueError(f"features must be a non-empty subset of {FEATURE_NAMES}, got {list(features)}")
         if fps <= 0 or sample_rate <= 0:
             raise ValueError(f"fps and sample_rate must be positive, got {fps} and {sample_rate}")
+        # Everything that decides the output, as plain data (the preprocessing cache's key holds it).
+        self.settings = {
+            "fps": float(fps), "sample_rate": int(sample_rate), "n_fft": int(n_fft), "n_mels": int(n_mels),
+            "f_min": float(f_min), "f_max": f_max, "log_floor": float(log_floor), "features": list(features),
+        }  # fmt: skip
         self.fps = float(fps)
         self.sample_rate = int(sample_rate)
         self.n_fft = int(n_fft)

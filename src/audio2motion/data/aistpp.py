@@ -62,6 +62,7 @@ class AistppReader:
 
     def __init__(self, contacts: bool = False, contact_speed: float = 0.3):
         self.contacts, self.contact_speed = contacts, contact_speed
+        self.settings = {"contacts": contacts, "contact_speed": contact_speed}
 
     def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:
         motions = root / "motions"

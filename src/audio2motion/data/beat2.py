@@ -40,6 +40,12 @@ class Beat2Reader:
             [3 * SMPLX.joints.index(j) + k for j in self.skeleton.joints for k in range(3)]
         )
         self.expressions, self.contacts, self.contact_speed = expressions, contacts, contact_speed
+        self.settings = {
+            "joints": joints,
+            "expressions": expressions,
+            "contacts": contacts,
+            "contact_speed": contact_speed,
+        }
 
     def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:
         motions = root / "smplxflame_30"

@@ -3,12 +3,14 @@
 import json
 import logging
 from collections import Counter
+from functools import cached_property
 from pathlib import Path
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from audio2motion.data.cache import cache_key, read_cache, write_cache
 from audio2motion.data.folder import Clip, FolderReader, load_clip
 from audio2motion.data.synthetic import generator_settings, rules_from_config, write_synthetic_dataset
 from audio2motion.data.windows import WindowDataset, WindowSampler
@@ -47,6 +49,7 @@ class MotionDataModule(L.LightningDataModule):
         generator: dict | None = None,
         reader=None,
         on_error: str = "raise",
+        cache_dir: str | None = None,
     ):
         super().__init__()
         settings = {"fps": fps, "window_seconds": window_seconds, "stride_seconds": stride_seconds}
@@ -69,6 +72,7 @@ class MotionDataModule(L.LightningDataModule):
         if on_error not in ("raise", "skip"):
             raise InputError(f"data.on_error must be raise or skip, got {on_error!r}")
         self.on_error = on_error
+        self.cache_dir = Path(cache_dir) if cache_dir else None
         self.clips: dict[str, list[Clip]] | None = None
 
     def prepare_data(self) -> None:
@@ -86,6 +90,56 @@ class MotionDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.clips is not None:
             return
+        cached = read_cache(self.cache_folder) if self.cache_folder else None
+        if cached:
+            self.clips, left_out = cached
+            log.info("%s: clips read from the cache %s", self.root, self.cache_folder)
+            for problem in left_out:
+                log.warning("left out (data.on_error=skip): %s", problem)
+        else:
+            self.clips, _ = self._read_clips()
+        train = self.clips["train"]
+        features = torch.cat([clip.features for clip in train])  # [sum T, F]
+        motion = torch.cat([clip.motion for clip in train])  # [sum T, D]
+        self.stats = {
+            "feature_mean": features.mean(0),
+            "feature_std": features.std(0),
+            "motion_mean": motion.mean(0),
+            "motion_std": motion.std(0),
+        }
+        dim = motion.shape[1]
+        self.layout = self.reader.layout(self.root, self.fps, dim)
+        log.info(
+            "%s: %s clips (train/val/test), %d feature and %d motion channels",
+            self.root,
+            "/".join(str(len(self.clips[s])) for s in ("train", "val", "test")),
+            features.shape[1],
+            dim,
+        )
+
+    @cached_property
+    def cache_folder(self) -> Path | None:
+        """`cache_dir/KEY` for this data set and these settings (None without a cache_dir)."""
+        if self.cache_dir is None:
+            return None
+        settings = {
+            "root": str(self.root.resolve()),
+            "reader": [type(self.reader).__qualname__, self.reader.settings],
+            "features": self.featurizer.settings,
+            **{k: getattr(self, k) for k in ("fps", "max_length_mismatch", "on_error", "split_seed")},
+            **{k: getattr(self, k) for k in ("val_fraction", "test_fraction")},
+        }
+        return self.cache_dir / cache_key(settings, self.root, self.cache_dir)
+
+    def write_cache(self) -> tuple[Path, int]:
+        """Read and featurize every clip, and keep them in `cache_folder`: (the folder, its bytes)."""
+        if self.cache_folder is None:
+            raise InputError("data.cache_dir is null: there is nowhere to write a cache")
+        clips, left_out = self._read_clips()
+        return self.cache_folder, write_cache(self.cache_folder, clips, left_out)
+
+    def _read_clips(self) -> tuple[dict[str, list[Clip]], list[str]]:
+        """Clips by split from the data files, and the bad files left out (data.on_error=skip)."""
         pairs, problems = self.reader.pairs(self.root)
         if not pairs:
             self._report(problems)
@@ -111,28 +165,11 @@ class MotionDataModule(L.LightningDataModule):
                     f"{widths[usual]} files have {usual}"
                 )
         self._report(problems)
-        self.clips = {split: [clips[n] for n in names if n in clips] for split, names in splits.items()}
+        by_split = {split: [clips[n] for n in names if n in clips] for split, names in splits.items()}
         for split in ("train", "val"):
-            if not self.clips[split]:
+            if not by_split[split]:
                 raise InputError(f"{self.root}: no usable clip is left in the {split} split")
-        train = self.clips["train"]
-        features = torch.cat([clip.features for clip in train])  # [sum T, F]
-        motion = torch.cat([clip.motion for clip in train])  # [sum T, D]
-        self.stats = {
-            "feature_mean": features.mean(0),
-            "feature_std": features.std(0),
-            "motion_mean": motion.mean(0),
-            "motion_std": motion.std(0),
-        }
-        dim = motion.shape[1]
-        self.layout = self.reader.layout(self.root, self.fps, dim)
-        log.info(
-            "%s: %s clips (train/val/test), %d feature and %d motion channels",
-            self.root,
-            "/".join(str(len(self.clips[s])) for s in ("train", "val", "test")),
-            features.shape[1],
-            dim,
-        )
+        return by_split, problems
 
     def _report(self, problems: list[str]) -> None:
         """Bad files stop training with one line naming each, or with data.on_error=skip are left out

@@ -148,6 +148,7 @@ class FolderReader:
     methods: data/aistpp.py, data/beat2.py)."""
 
     trims_audio = False  # audio and motion cover the same time
+    settings: dict = {}  # what the cache key needs of the reader: its arguments
 
     def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:
         """Pairs by name, and a line per motion file without audio."""
