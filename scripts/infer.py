@@ -1,9 +1,11 @@
 """Audio file(s) + checkpoint -> motion: `python scripts/infer.py ckpt=PATH audio=FILE_OR_DIR out=DIR`.
 
-Writes `out/NAME.npz` holding `motion` float32 `[T, D]`, `fps` and `source` (the audio file's name).
+Writes `out/NAME.npz` holding `motion` float32 `[T, D]`, `fps`, `source` (the audio file's name) and
+`layout` (JSON: channel names and groups, fps, skeleton; see audio2motion/motion/layout.py).
 A file that fails is reported on one line and the rest go on; the exit code is 1 if any failed.
 """
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -57,7 +59,8 @@ def main(cfg: DictConfig) -> None:
                 raise InputError(f"{file}: {err}") from err
             with atomic_write(target) as handle:
                 arrays = {"motion": motion.cpu().numpy(), "fps": np.float32(generator.fps)}
-                np.savez(handle, **arrays, source=np.str_(file.name))
+                text = {"source": np.str_(file.name), "layout": np.str_(json.dumps(generator.layout))}
+                np.savez(handle, **arrays, **text)
             written[target] = file
             print(f"{file} -> {target} ({motion.shape[0]} frames at {generator.fps:g} fps)")
         except InputError as err:

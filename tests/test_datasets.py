@@ -1,6 +1,7 @@
 """The real layouts, AIST++ and BEAT2, built tiny with synthetic content in their real file types, key
 names and folders: training runs on each, and every kind of bad file is named (or skipped on request)."""
 
+import json
 import os
 import pickle
 
@@ -268,3 +269,40 @@ def test_preprocess_cache_is_read_by_training_and_rebuilt_only_for_other_setting
     wav = root / "wav" / "mBR0.wav"
     os.utime(wav, ns=(wav.stat().st_atime_ns, wav.stat().st_mtime_ns + 10**9))  # an edited data file
     assert module().cache_folder != entry
+
+
+def test_joint_loss_trains_and_inference_writes_the_skeleton_layout_back(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    root = write_aistpp(tmp_path / "data")
+    train(root, "aistpp", tmp_path / "run", "trainer.max_epochs=2", "model.loss.joint_weight=1.0")
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
+    joints = [e.value for e in events.Scalars("val/joints")]
+    assert len(joints) == 3 and all(0 < v < 1 for v in joints)  # squared metres: a body's size is ~1
+
+    result = run_script(
+        "scripts/infer.py",
+        f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
+        f"audio={root / 'wav' / 'mBR0.wav'}",
+        f"out={tmp_path / 'out'}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with np.load(tmp_path / "out" / "mBR0.npz") as npz:
+        layout = json.loads(str(npz["layout"]))
+        assert npz["motion"].shape == (int(5.5 * 30), 147)
+    assert layout["skeleton"]["name"] == "smpl" and len(layout["skeleton"]["offsets"]) == 24
+    assert [g["name"] for g in layout["groups"]] == ["root_translation", "rotation_6d"]
+
+
+def test_joint_loss_without_a_skeleton_is_a_one_line_error(tmp_path):
+    result = run_script(
+        "train.py",
+        "experiment=tiny",
+        "model.loss.joint_weight=1.0",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        f"paths.data_dir={tmp_path / 'data'}",
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: model.loss.joint_weight > 0 needs motion with a skeleton (data=aistpp or data=beat2)"
+    )

@@ -1,5 +1,6 @@
 """`python train.py` end to end: data generation, training, TensorBoard, checkpoints, inference."""
 
+import json
 import re
 import subprocess
 import sys
@@ -65,7 +66,9 @@ def test_inference_on_new_audio_gives_one_frame_per_motion_frame(trained_run, tm
     assert result.returncode == 0, result.stderr
     assert [p.name for p in out.iterdir()] == ["new song.npz"]
     with np.load(out / "new song.npz") as npz:
-        assert sorted(npz.files) == ["fps", "motion", "source"]
+        assert sorted(npz.files) == ["fps", "layout", "motion", "source"]
+        layout = json.loads(str(npz["layout"]))
+        assert layout["dim"] == 9 and layout["channels"][0] == "hips.bob" and layout["skeleton"] is None
         assert npz["motion"].shape == (int(7.3 * 30), 9) and npz["motion"].dtype == np.float32
         assert float(npz["fps"]) == 30.0 and str(npz["source"]) == "new song.flac"
         assert np.isfinite(npz["motion"]).all()

@@ -7,6 +7,7 @@ import torch
 
 from audio2motion.errors import DivergedError, InputError
 from audio2motion.models import Audio2Motion, Normalizer
+from audio2motion.motion.layout import joint_positions
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float) -> float:
@@ -39,6 +40,10 @@ class Audio2MotionModule(L.LightningModule):
         super().__init__()
         if max_nonfinite_steps < 1:
             raise InputError(f"model.max_nonfinite_steps must be at least 1, got {max_nonfinite_steps}")
+        if loss.get("joint_weight", 0.0) > 0 and not layout.get("skeleton"):
+            raise InputError(
+                "model.loss.joint_weight > 0 needs motion with a skeleton (data=aistpp or data=beat2)"
+            )
         self.save_hyperparameters(logger=False)
         self.model = Audio2Motion(feature_dim, layout["dim"], **net)
         self.feature_norm = Normalizer(feature_dim)
@@ -67,7 +72,17 @@ class Audio2MotionModule(L.LightningModule):
         velocity = vel_err.sum() / (vel_mask.sum().clamp(min=1) * pred.shape[-1])
         weights = self.hparams.loss
         total = weights["recon_weight"] * recon + weights["velocity_weight"] * velocity
-        return {"loss": total, "recon": recon, "velocity": velocity}, pred, target
+        losses = {"recon": recon, "velocity": velocity}
+        if weights.get("joint_weight", 0.0) > 0:
+            # Squared joint-position error in metres, from forward kinematics of both motions.
+            joints = joint_positions(
+                self.motion_norm.inverse(pred.float()), self.hparams.layout
+            )  # [B, T, J, 3]
+            truth = joint_positions(batch["motion"].float(), self.hparams.layout)  # [B, T, J, 3]
+            error = (joints - truth).pow(2).sum(-1).mean(-1, keepdim=True)  # [B, T, 1]
+            losses["joints"] = (error * mask).sum() / mask.sum()
+            total = total + weights["joint_weight"] * losses["joints"]
+        return {"loss": total, **losses}, pred, target
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         losses, _, _ = self._losses(batch)
