@@ -12,6 +12,7 @@ import torch
 from conftest import PlantedCode, run_script, tone_mix
 
 from audio2motion.data.aistpp import AistppReader
+from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.data.datamodule import MotionDataModule
 from audio2motion.errors import InputError
 
@@ -306,3 +307,19 @@ def test_joint_loss_without_a_skeleton_is_a_one_line_error(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         "error: model.loss.joint_weight > 0 needs motion with a skeleton (data=aistpp or data=beat2)"
     )
+
+
+def test_rate_that_does_not_divide_the_recording_and_missing_keys_name_the_file(tmp_path):
+    root = write_beat2(tmp_path / "beat2", count=1)
+    reader = Beat2Reader()
+    pair = next(iter(reader.pairs(root)[0].values()))
+    with pytest.raises(
+        InputError,
+        match=r"\.npz: recorded at 30 fps, which data\.fps=25 does not divide \(use 30, 15, 10, 7\.5\)$",
+    ):
+        reader.motion(pair, fps=25)
+    data = dict(np.load(pair.motion))
+    del data["trans"]
+    np.savez(pair.motion, **data)
+    with pytest.raises(InputError, match=r"\.npz: no 'trans' array$"):
+        reader.motion(pair, fps=30)
