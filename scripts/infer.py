@@ -8,15 +8,18 @@ A file that fails is reported on one line and the rest go on; the exit code is 1
 import json
 import os
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import hydra
 import numpy as np
 from omegaconf import DictConfig
+from tqdm import tqdm
 
 from audio2motion import load_model
 from audio2motion.atomic import atomic_write
-from audio2motion.audio_io import is_audio_file, load_audio
+from audio2motion.audio_io import is_audio_file
 from audio2motion.errors import InputError, exit_on_user_error
 
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
@@ -46,28 +49,36 @@ def main(cfg: DictConfig) -> None:
             out.mkdir(parents=True, exist_ok=True)
         except OSError as err:  # a file of that name, or a file in its path
             raise InputError(f"{out}: cannot be the output folder ({err.strerror or err})") from err
-    failed, written = 0, {}
-    for file in files:
-        target = out / f"{file.stem}.npz"
+    counts, written, seconds, started = Counter(), {}, 0.0, time.perf_counter()
+    bar = tqdm(files, unit="file", file=sys.stderr, disable=len(files) < 2 or not cfg.progress)
+    for file in bar:
+        target = out / f"{file.stem}.npz"  # a name alone: never outside `out`
         try:
             if target in written:
                 raise InputError(f"{file}: same output name {target.name} as {written[target].name}")
-            waveform, sample_rate = load_audio(file)
-            try:
-                motion = generator.generate(waveform.to(cfg.device), sample_rate, cfg.overlap)
-            except ValueError as err:
-                raise InputError(f"{file}: {err}") from err
+            if target.exists() and not cfg.overwrite:
+                counts["skipped"] += 1
+                bar.write(f"{file}: {target} is there already, skipped (overwrite=true redoes it)")
+                continue
+            motion = generator.generate_file(file, cfg.overlap)
             with atomic_write(target) as handle:
                 arrays = {"motion": motion.cpu().numpy(), "fps": np.float32(generator.fps)}
                 text = {"source": np.str_(file.name), "layout": np.str_(json.dumps(generator.layout))}
                 np.savez(handle, **arrays, **text)
             written[target] = file
-            print(f"{file} -> {target} ({motion.shape[0]} frames at {generator.fps:g} fps)")
+            counts["done"] += 1
+            seconds += motion.shape[0] / generator.fps
+            bar.write(f"{file} -> {target} ({motion.shape[0]} frames at {generator.fps:g} fps)")
         except InputError as err:
-            failed += 1
-            print(f"error: {err}", file=sys.stderr)
-    if failed:
-        print(f"{failed} of {len(files)} files failed", file=sys.stderr)
+            counts["failed"] += 1
+            bar.write(f"error: {err}", file=sys.stderr)
+    elapsed = time.perf_counter() - started
+    print(
+        f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed: {seconds:.1f} s of "
+        f"audio in {elapsed:.1f} s ({seconds / elapsed:.0f} s of audio per second)"
+    )
+    if counts["failed"]:
+        print(f"{counts['failed']} of {len(files)} files failed", file=sys.stderr)
         sys.exit(1)
 
 

@@ -170,3 +170,41 @@ def test_checkpoint_with_pickled_code_is_refused_and_never_run(ckpt, tmp_path):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
     torch.load(tmp_path / "planted.ckpt", weights_only=False)  # the file does carry code: it runs here
     assert marker.exists()
+
+
+def test_batch_skips_what_is_done_unless_overwrite_and_sums_up(ckpt, tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    write_audio(src / "one.wav", 16000, 2.0)
+    write_audio(src / "two.flac", 44100, 3.0, channels=2)
+    (src / "bad.wav").write_text("not audio")
+    first = infer(ckpt, src, out)
+    assert first.returncode == 1 and "1 of 3 files failed" in first.stderr
+    assert "2 done, 0 skipped, 1 failed: 5.0 s of audio in" in first.stdout
+    assert "s of audio per second)" in first.stdout and "3/3" in first.stderr  # the progress bar's end
+    written = (out / "one.npz").stat().st_mtime_ns
+
+    again = infer(ckpt, src, out)
+    assert "0 done, 2 skipped, 1 failed: 0.0 s of audio" in again.stdout
+    assert (
+        f"{src / 'one.wav'}: {out / 'one.npz'} is there already, skipped (overwrite=true redoes it)"
+        in again.stdout
+    )
+    assert (out / "one.npz").stat().st_mtime_ns == written
+
+    redone = infer(ckpt, src, out, "overwrite=true", "progress=false")
+    assert "2 done, 0 skipped, 1 failed" in redone.stdout and "3/3" not in redone.stderr
+    assert (out / "one.npz").stat().st_mtime_ns > written
+
+
+def test_file_inference_in_blocks_equals_inference_on_the_loaded_samples(ckpt, tmp_path, monkeypatch):
+    from audio2motion import audio_io
+    from audio2motion.audio_io import load_audio
+
+    model = load_model(ckpt)
+    path = write_audio(tmp_path / "song.wav", 44100, 7.3, channels=2)
+    whole = model.generate(*load_audio(path))
+    monkeypatch.setattr(audio_io, "BLOCK_SAMPLES", 10_000)  # 5,000 frames of stereo: 66 blocks
+    blocks = model.generate_file(path)
+    assert blocks.shape == whole.shape == (219, 9)
+    assert (blocks - whole).abs().max() < 1e-4 * whole.abs().max()

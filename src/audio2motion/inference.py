@@ -5,12 +5,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from audio2motion.audio_io import audio_blocks
 from audio2motion.checkpoint import read_checkpoint, unreadable_checkpoint
 from audio2motion.data.windows import window_starts
+from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer, FeatureStream
 from audio2motion.models import Audio2Motion, Normalizer
 
 PARTS = ("model", "feature_norm", "motion_norm")
+WINDOWS_PER_BATCH = 32
 
 
 class MotionGenerator(nn.Module):
@@ -46,10 +49,34 @@ class MotionGenerator(nn.Module):
         data's units, T = floor(duration x fps). A causal convolutional model (`model.reach` set) runs
         window by window, each with `reach` frames of context before it, which is exactly one pass, and
         ignores `overlap`."""
+        return self._motion(self.featurizer(waveform, sample_rate), overlap)
+
+    @torch.inference_mode()
+    def generate_file(self, path: str | Path, overlap: int | None = None) -> torch.Tensor:
+        """Motion `[T, D]` for an audio file, as `generate` gives for its samples, read block by block
+        so that memory stays bounded however long the file is (features are 35 floats a frame).
+        Raises InputError naming the file for audio that cannot be read or analysed."""
+        with audio_blocks(path) as (sample_rate, blocks):
+            stream = FeatureStream(self.featurizer, sample_rate)
+            try:
+                features = [stream.push(block.to(self.featurizer.window.device)) for block in blocks]
+            except InputError:  # the reader's, which names the file
+                raise
+            except ValueError as err:  # FeatureStream's
+                raise InputError(f"{path}: {err}") from err
+        if stream.received == 0:
+            raise InputError(f"{path}: audio has zero samples")
+        try:
+            features.append(stream.finish())
+        except ValueError as err:
+            raise InputError(f"{path}: {err}") from err
+        return self._motion(torch.cat(features), overlap)
+
+    def _motion(self, features: torch.Tensor, overlap: int | None) -> torch.Tensor:
+        """Features `[T, F]` -> motion `[T, D]` (see generate)."""
         overlap = self.window // 3 if overlap is None else overlap
         if overlap < 0:
             raise ValueError(f"overlap must be 0 or more frames, got {overlap}")
-        features = self.featurizer(waveform, sample_rate)  # [T, F]
         if self.model.reach is not None:
             return self._causal(self.feature_norm(features))
         frames = features.shape[0]
@@ -57,8 +84,16 @@ class MotionGenerator(nn.Module):
         overlap = min(overlap, window - 1)
         hop = window - overlap
         starts = window_starts(frames, window, hop)
-        batch = torch.stack([features[s : s + window] for s in starts])  # [N, W, F]
-        pred = self.motion_norm.inverse(self.model(self.feature_norm(batch)))  # [N, W, D]
+        normalised = self.feature_norm(features)  # [T, F]
+        pred = torch.cat(  # WINDOWS_PER_BATCH at a time: activations stay bounded on long audio
+            [
+                self.model(torch.stack([normalised[s : s + window] for s in group]))  # [n, W, D]
+                for group in (
+                    starts[i : i + WINDOWS_PER_BATCH] for i in range(0, len(starts), WINDOWS_PER_BATCH)
+                )
+            ]
+        )
+        pred = self.motion_norm.inverse(pred)  # [N, W, D]
         # Linear ramps over the overlaps; a window's weight never reaches 0 inside it.
         ramp = torch.ones(window, device=pred.device)
         if overlap:
