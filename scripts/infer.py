@@ -1,7 +1,8 @@
 """Audio file(s) + checkpoint -> motion: `python scripts/infer.py ckpt=PATH audio=FILE_OR_DIR out=DIR`.
 
 Writes `out/NAME.npz` holding `motion` float32 `[T, D]`, `fps`, `source` (the audio file's name) and
-`layout` (JSON: channel names and groups, fps, skeleton; see audio2motion/motion/layout.py).
+`layout` (JSON: channel names and groups, fps, skeleton; see audio2motion/motion/layout.py), or with
+`format=bvh` (models of a skeleton layout) `out/NAME.bvh`.
 A file that fails is reported on one line and the rest go on; the exit code is 1 if any failed.
 """
 
@@ -21,7 +22,9 @@ from audio2motion import load_model
 from audio2motion.atomic import atomic_write
 from audio2motion.audio_io import is_audio_file
 from audio2motion.errors import InputError, exit_on_user_error
+from audio2motion.motion.bvh import bvh_text
 
+FORMATS = ("npz", "bvh")
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
 
 
@@ -42,7 +45,14 @@ def main(cfg: DictConfig) -> None:
     with exit_on_user_error():
         if cfg.overlap is not None and cfg.overlap < 0:
             raise InputError(f"overlap={cfg.overlap}: must be 0 or more frames")
+        if cfg.format not in FORMATS:
+            raise InputError(f"format={cfg.format}: must be one of {', '.join(FORMATS)}")
         generator = load_model(cfg.ckpt, device=cfg.device)
+        if cfg.format == "bvh" and not generator.layout.get("skeleton"):
+            raise InputError(
+                f"{cfg.ckpt}: format=bvh needs a model trained on motion with a skeleton (data=aistpp or "
+                "data=beat2); this one's channels have none"
+            )
         files = audio_files(Path(cfg.audio))
         out = Path(cfg.out)
         try:
@@ -52,7 +62,7 @@ def main(cfg: DictConfig) -> None:
     counts, written, seconds, started = Counter(), {}, 0.0, time.perf_counter()
     bar = tqdm(files, unit="file", file=sys.stderr, disable=len(files) < 2 or not cfg.progress)
     for file in bar:
-        target = out / f"{file.stem}.npz"  # a name alone: never outside `out`
+        target = out / f"{file.stem}.{cfg.format}"  # a name alone: never outside `out`
         try:
             if target in written:
                 raise InputError(f"{file}: same output name {target.name} as {written[target].name}")
@@ -62,9 +72,12 @@ def main(cfg: DictConfig) -> None:
                 continue
             motion = generator.generate_file(file, cfg.overlap)
             with atomic_write(target) as handle:
-                arrays = {"motion": motion.cpu().numpy(), "fps": np.float32(generator.fps)}
-                text = {"source": np.str_(file.name), "layout": np.str_(json.dumps(generator.layout))}
-                np.savez(handle, **arrays, **text)
+                if cfg.format == "bvh":
+                    handle.write(bvh_text(motion.cpu().numpy(), generator.layout).encode())
+                else:
+                    arrays = {"motion": motion.cpu().numpy(), "fps": np.float32(generator.fps)}
+                    text = {"source": np.str_(file.name), "layout": np.str_(json.dumps(generator.layout))}
+                    np.savez(handle, **arrays, **text)
             written[target] = file
             counts["done"] += 1
             seconds += motion.shape[0] / generator.fps
