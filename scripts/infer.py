@@ -23,6 +23,7 @@ from audio2motion.atomic import atomic_write
 from audio2motion.audio_io import is_audio_file
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.motion.bvh import bvh_text
+from audio2motion.render import write_preview, write_video
 
 FORMATS = ("npz", "bvh")
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
@@ -78,6 +79,19 @@ def main(cfg: DictConfig) -> None:
                     arrays = {"motion": motion.cpu().numpy(), "fps": np.float32(generator.fps)}
                     text = {"source": np.str_(file.name), "layout": np.str_(json.dumps(generator.layout))}
                     np.savez(handle, **arrays, **text)
+            if cfg.render.enabled:
+                values = motion.cpu().numpy()
+                render = cfg.render
+                write_video(out / f"{file.stem}.mp4", values, generator.layout, file, render.size)
+                preview = out / f"{file.stem}.gif"
+                write_preview(
+                    preview,
+                    values,
+                    generator.layout,
+                    render.preview_size,
+                    render.preview_seconds,
+                    render.preview_fps,
+                )
             written[target] = file
             counts["done"] += 1
             seconds += motion.shape[0] / generator.fps

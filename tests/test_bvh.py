@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import run_script, write_audio
 from test_datasets import AIST_NAMES, SMALL, write_aistpp, write_beat2
+from test_render import check_video
 
 from audio2motion.data.aistpp import AistppReader
 from audio2motion.data.beat2 import Beat2Reader
@@ -63,10 +64,12 @@ def test_infer_writes_bvh_for_a_skeleton_model_and_refuses_one_without(tmp_path,
         f"audio={audio}",
         f"out={tmp_path / 'out'}",
         "format=bvh",
+        "render.enabled=true",  # and a stick-figure video
     )
     assert result.returncode == 0, result.stderr[-3000:]
     read = bvhio.readAsBvh(str(tmp_path / "out" / "new song.bvh"))
     assert read.FrameCount == 120 and len(read.Root.layout()) == 24
+    check_video(tmp_path / "out", "new song", 4.0)
 
     plain = run_script(
         "scripts/infer.py",
