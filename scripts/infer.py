@@ -71,7 +71,7 @@ def main(cfg: DictConfig) -> None:
                 counts["skipped"] += 1
                 bar.write(f"{file}: {target} is there already, skipped (overwrite=true redoes it)")
                 continue
-            motion = generator.generate_file(file, cfg.overlap)
+            motion = generator.generate_file(file, cfg.overlap).values
             with atomic_write(target) as handle:
                 if cfg.format == "bvh":
                     handle.write(bvh_text(motion.cpu().numpy(), generator.layout).encode())

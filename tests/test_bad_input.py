@@ -143,7 +143,7 @@ def test_window_longer_than_every_clip_trains_on_padded_windows(tmp_path, small_
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=True)["hyper_parameters"]["window"] == 900
     waveform, sample_rate = load_audio(small_set / "clip_000.wav")  # 2 s
-    motion = load_model(last).generate(waveform, sample_rate)
+    motion = load_model(last).generate(waveform, sample_rate).values
     assert motion.shape == (60, 9) and torch.isfinite(motion).all()
 
 
@@ -231,7 +231,7 @@ def test_truncated_wav_gives_motion_for_the_samples_it_holds(infer_bad_folder, m
         motion = npz["motion"]
     assert motion.shape == (60, 9) and np.isfinite(motion).all()  # 2 s (and half a sample) were left
     # the same as the first 2 s of the sound, read whole
-    whole = model.generate(torch.from_numpy(tone_mix(16000, 3.0)[: 2 * 16000]), 16000).numpy()
+    whole = model.generate(torch.from_numpy(tone_mix(16000, 3.0)[: 2 * 16000]), 16000).values.numpy()
     assert np.abs(motion - whole).max() < 0.05 * whole.std()
 
 
@@ -281,21 +281,23 @@ def test_8bit_24bit_float_and_8_channel_audio_give_the_16bit_mono_motion(
 ):
     """Same sound, other sample format: the motion of 16-bit mono, within `tolerance` x its spread (8-bit
     audio carries quantisation noise at -48 dB, which the quietest mel bands hear)."""
-    reference = model.generate(*load_audio(write_audio(tmp_path / "ref.wav", 16000, 3.0, subtype="PCM_16")))
+    reference = model.generate(
+        *load_audio(write_audio(tmp_path / "ref.wav", 16000, 3.0, subtype="PCM_16"))
+    ).values
     path = write_audio(tmp_path / "odd.wav", 16000, 3.0, channels=channels, subtype=subtype)
     waveform, sample_rate = load_audio(path)
     assert waveform.shape == (channels, 48000) and sample_rate == 16000
-    motion = model.generate(waveform, sample_rate)
+    motion = model.generate(waveform, sample_rate).values
     assert motion.shape == reference.shape == (90, 9) and torch.isfinite(motion).all()
     assert (motion - reference).abs().max() < tolerance * reference.std()
     # The bound means something: the same sound played backwards is much further away.
-    backwards = model.generate(torch.from_numpy(tone_mix(16000, 3.0)[::-1].copy()), 16000)
+    backwards = model.generate(torch.from_numpy(tone_mix(16000, 3.0)[::-1].copy()), 16000).values
     assert (backwards - reference).abs().max() > 1.5 * tolerance * reference.std()
 
 
 def test_all_silent_audio_gives_finite_motion(model, tmp_path):
     soundfile.write(tmp_path / "silence.wav", np.zeros((3 * 22050, 2), dtype=np.int16), 22050)
-    motion = model.generate(*load_audio(tmp_path / "silence.wav"))
+    motion = model.generate(*load_audio(tmp_path / "silence.wav")).values
     assert motion.shape == (90, 9) and torch.isfinite(motion).all()
     assert motion.abs().max() < 5  # the training motion lies within [-1, 1]: not blown up by log(0)
 
@@ -303,9 +305,9 @@ def test_all_silent_audio_gives_finite_motion(model, tmp_path):
 def test_ten_minutes_of_audio_give_every_frame(model, tmp_path):
     path = write_audio(tmp_path / "long.wav", 8000, 600.0)
     waveform, sample_rate = load_audio(path)
-    motion = model.generate(waveform, sample_rate)
+    motion = model.generate(waveform, sample_rate).values
     assert motion.shape == (18000, 9) and torch.isfinite(motion).all()
-    head = model.generate(waveform[:, : 20 * 8000], sample_rate)  # the first 20 s alone
+    head = model.generate(waveform[:, : 20 * 8000], sample_rate).values  # the first 20 s alone
     torch.testing.assert_close(motion[:500], head[:500], atol=1e-4, rtol=0)
     # The sound repeats every 10 s (300 frames) and the windows every `hop` frames, so the motion repeats
     # every lcm(300, hop) frames: the end of the file is as right as its start.
@@ -321,8 +323,8 @@ def test_sample_rate_coprime_with_the_feature_rate(model):
     orig, new = resample_ratio(44101, 16000)
     assert orig <= 1000 and abs(44101 * new / orig / 16000 - 1) < 5e-4
     assert resample_ratio(44100, 16000) == (441, 160)  # common rates stay exact
-    reference = model.generate(torch.from_numpy(tone_mix(44100, 3.0)), 44100)
-    motion = model.generate(torch.from_numpy(tone_mix(44101, 3.0)), 44101)
+    reference = model.generate(torch.from_numpy(tone_mix(44100, 3.0)), 44100).values
+    motion = model.generate(torch.from_numpy(tone_mix(44101, 3.0)), 44101).values
     assert motion.shape == reference.shape == (90, 9)
     assert (motion - reference).abs().max() < 0.05 * reference.std()
 

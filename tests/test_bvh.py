@@ -9,6 +9,8 @@ from conftest import run_script, write_audio
 from test_datasets import AIST_NAMES, SMALL, write_aistpp, write_beat2
 from test_render import check_video
 
+from audio2motion import load_model
+from audio2motion.audio_io import load_audio
 from audio2motion.data.aistpp import AistppReader
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.motion.bvh import bvh_text
@@ -70,6 +72,13 @@ def test_infer_writes_bvh_for_a_skeleton_model_and_refuses_one_without(tmp_path,
     read = bvhio.readAsBvh(str(tmp_path / "out" / "new song.bvh"))
     assert read.FrameCount == 120 and len(read.Root.layout()) == 24
     check_video(tmp_path / "out", "new song", 4.0)
+
+    model = load_model(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    motion = model.generate(*load_audio(audio))  # the Python API: values and the layout that names them
+    assert motion.values.shape == (120, 147) and motion.fps == 30.0 and motion.layout == model.layout
+    assert torch.equal(motion.channel("root.y"), motion.values[:, 1])
+    positions = motion.joint_positions()
+    assert positions.shape == (120, 24, 3) and torch.allclose(positions[:, 0], motion.values[:, :3])
 
     plain = run_script(
         "scripts/infer.py",

@@ -112,7 +112,7 @@ def test_windowed_generation_has_no_seams(ckpt):
     model = load_model(ckpt)
     assert model.window == 60
     waveform = torch.from_numpy(tone_mix(16000, 20.0))
-    windowed = model.generate(waveform, 16000).numpy()  # [600, D], windows of 60 frames
+    windowed = model.generate(waveform, 16000).values.numpy()  # [600, D], windows of 60 frames
     assert windowed.shape == (600, 9)
     jumps = np.abs(np.diff(windowed, axis=0)).max(axis=1)  # [T-1] largest channel jump per frame
     overlap = model.window // 3  # the default
@@ -126,8 +126,8 @@ def test_windowed_generation_has_no_seams(ckpt):
 
 def test_api_reads_any_rate_and_channel_count(ckpt):
     model = load_model(ckpt)
-    mono = model.generate(torch.from_numpy(tone_mix(16000, 3.0)), 16000)
-    stereo = model.generate(torch.from_numpy(tone_mix(48000, 3.0, channels=2).T.copy()), 48000)
+    mono = model.generate(torch.from_numpy(tone_mix(16000, 3.0)), 16000).values
+    stereo = model.generate(torch.from_numpy(tone_mix(48000, 3.0, channels=2).T.copy()), 48000).values
     assert mono.shape == stereo.shape == (90, 9)
     assert (mono - stereo).abs().max() < 0.05 * mono.std()
     with pytest.raises(InputError, match="no such checkpoint"):
@@ -203,8 +203,12 @@ def test_file_inference_in_blocks_equals_inference_on_the_loaded_samples(ckpt, t
 
     model = load_model(ckpt)
     path = write_audio(tmp_path / "song.wav", 44100, 7.3, channels=2)
-    whole = model.generate(*load_audio(path))
+    generated = model.generate(*load_audio(path))
+    assert generated.layout == model.layout and generated.channel("hips.bob").shape == (219,)
+    with pytest.raises(ValueError, match="this motion layout has no skeleton"):
+        generated.joint_positions()
+    whole = generated.values
     monkeypatch.setattr(audio_io, "BLOCK_SAMPLES", 10_000)  # 5,000 frames of stereo: 66 blocks
-    blocks = model.generate_file(path)
+    blocks = model.generate_file(path).values
     assert blocks.shape == whole.shape == (219, 9)
     assert (blocks - whole).abs().max() < 1e-4 * whole.abs().max()

@@ -74,7 +74,7 @@ def test_causal_model_reaches_74_frames_and_windowed_inference_is_one_pass():
     with torch.inference_mode():
         features = model.feature_norm(model.featurizer(audio, 44100))
         one_pass = model.motion_norm.inverse(model.model(features[None])[0])
-    windowed = model.generate(audio, 44100)
+    windowed = model.generate(audio, 44100).values
     assert windowed.shape == (273, 9) and (windowed - one_pass).abs().max() < 1e-5
 
 
@@ -84,7 +84,7 @@ def test_stream_of_20ms_chunks_gives_offline_frames_as_soon_as_determined(sample
     audio = waveform(sample_rate, 6.0, channels)
     chunk = round(0.02 * sample_rate)
     streamed, counts = in_chunks(model.stream(sample_rate), audio, chunk)
-    offline = model.generate(audio, sample_rate)
+    offline = model.generate(audio, sample_rate).values
     assert streamed.shape == offline.shape == (180, 9)
     assert (streamed - offline).abs().max() < 1e-4 * offline.abs().max()
     # Frame t is out once the audio reaches t / fps plus half an analysis window (32 ms), plus the

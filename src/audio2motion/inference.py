@@ -1,5 +1,6 @@
 """Turn a training checkpoint plus any audio into motion."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -11,9 +12,31 @@ from audio2motion.data.windows import window_starts
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer, FeatureStream
 from audio2motion.models import Audio2Motion, Normalizer
+from audio2motion.motion.layout import joint_positions
 
 PARTS = ("model", "feature_norm", "motion_norm")
 WINDOWS_PER_BATCH = 32
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Generated motion: `values` `[T, D]` in the data's units, and the `layout` that names each channel
+    (fps, channel names and groups, skeleton; see audio2motion.motion.layout)."""
+
+    values: torch.Tensor  # [T, D]
+    layout: dict
+
+    @property
+    def fps(self) -> float:
+        return float(self.layout["fps"])
+
+    def channel(self, name: str) -> torch.Tensor:
+        """One channel over time `[T]`, by its layout name (`root.y`, `hips.bob`, ...)."""
+        return self.values[:, self.layout["channels"].index(name)]
+
+    def joint_positions(self) -> torch.Tensor:
+        """Joint positions `[T, J, 3]` in metres, for skeleton layouts (forward kinematics)."""
+        return joint_positions(self.values, self.layout)
 
 
 class MotionGenerator(nn.Module):
@@ -44,16 +67,16 @@ class MotionGenerator(nn.Module):
         return float(self.layout["fps"])
 
     @torch.inference_mode()
-    def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> torch.Tensor:
-        """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> motion `[T, D]` in the
-        data's units, T = floor(duration x fps). A causal convolutional model (`model.reach` set) runs
-        window by window, each with `reach` frames of context before it, which is exactly one pass, and
-        ignores `overlap`."""
-        return self._motion(self.featurizer(waveform, sample_rate), overlap)
+    def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> Motion:
+        """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> Motion whose values are
+        `[T, D]` in the data's units, T = floor(duration x fps). A causal convolutional model
+        (`model.reach` set) runs window by window, each with `reach` frames of context before it, which
+        is exactly one pass, and ignores `overlap`."""
+        return Motion(self._motion(self.featurizer(waveform, sample_rate), overlap), self.layout)
 
     @torch.inference_mode()
-    def generate_file(self, path: str | Path, overlap: int | None = None) -> torch.Tensor:
-        """Motion `[T, D]` for an audio file, as `generate` gives for its samples, read block by block
+    def generate_file(self, path: str | Path, overlap: int | None = None) -> Motion:
+        """Motion for an audio file, as `generate` gives for its samples, read block by block
         so that memory stays bounded however long the file is (features are 35 floats a frame).
         Raises InputError naming the file for audio that cannot be read or analysed."""
         with audio_blocks(path) as (sample_rate, blocks):
@@ -70,7 +93,7 @@ class MotionGenerator(nn.Module):
             features.append(stream.finish())
         except ValueError as err:
             raise InputError(f"{path}: {err}") from err
-        return self._motion(torch.cat(features), overlap)
+        return Motion(self._motion(torch.cat(features), overlap), self.layout)
 
     def _motion(self, features: torch.Tensor, overlap: int | None) -> torch.Tensor:
         """Features `[T, F]` -> motion `[T, D]` (see generate)."""

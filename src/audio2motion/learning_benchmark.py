@@ -161,10 +161,12 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     )
     mean_pose = main.motion_norm.mean.numpy()
     predictors = {
-        name: lambda clips, i, model=model: model.generate(*clips[i][:2]).numpy()
+        name: lambda clips, i, model=model: model.generate(*clips[i][:2]).values.numpy()
         for name, model in models.items()
     }
-    predictors["shuffled_audio"] = lambda clips, i: main.generate(*clips[(i + 1) % len(clips)][:2]).numpy()
+    predictors["shuffled_audio"] = lambda clips, i: main.generate(
+        *clips[(i + 1) % len(clips)][:2]
+    ).values.numpy()
     predictors["nearest_neighbour"] = lambda clips, i: retrieval(data.featurizer(*clips[i][:2])).numpy()
     predictors["mean_pose"] = lambda clips, i: np.broadcast_to(mean_pose, clips[i][2].shape)
     scale = main.motion_norm.std.numpy()
