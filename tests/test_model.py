@@ -110,3 +110,24 @@ def test_padding_a_clip_leaves_its_real_frames_as_they_were(conditioning, mixing
     mask = torch.arange(40)[None] < 25
     torch.testing.assert_close(model(padded, mask)[:, :25], model(clip), atol=1e-5, rtol=1e-5)
     assert not torch.allclose(model(padded)[:, 20:25], model(clip)[:, 20:25], atol=1e-3)  # unmasked
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_context_is_exactly_the_frames_a_convolutional_model_reads(causal):
+    torch.manual_seed(0)
+    model = Audio2Motion(10, 4, dim=16, blocks=3, encoder_layers=2, dilations=(1, 2, 4), causal=causal).eval()
+    for block in model.blocks:
+        torch.nn.init.normal_(block.film.proj.weight, std=0.2)
+    reads = 2 * (1 + 2) + 2 * (1 + 2 + 4)  # kernel 3: encoder dilations 1, 2, then blocks 1, 2, 4
+    assert model.context == ((reads, 0) if causal else (reads // 2, reads // 2))
+    past, future = model.context
+    features = torch.randn(1, 60, 10)
+    changed = features.clone()
+    changed[:, 30] += 3.0  # output t reads inputs t - past .. t + future
+    moved = ((model(changed) - model(features)).abs().amax(dim=(0, 2)) > 1e-7).nonzero().flatten().tolist()
+    # Never beyond the context; short of it by at most the first block's taps, which see the constant
+    # query on both sides (its convolution carries no audio).
+    first, last = moved[0], moved[-1]
+    assert 30 - future <= first <= 30 - future + (2 if future else 0)
+    assert 30 + past - 2 <= last <= 30 + past
+    assert Audio2Motion(10, 4, mixing=["conv", "attention"]).context is None

@@ -69,9 +69,9 @@ class MotionGenerator(nn.Module):
     @torch.inference_mode()
     def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> Motion:
         """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> Motion whose values are
-        `[T, D]` in the data's units, T = floor(duration x fps). A causal convolutional model
-        (`model.reach` set) runs window by window, each with `reach` frames of context before it, which
-        is exactly one pass, and ignores `overlap`."""
+        `[T, D]` in the data's units, T = floor(duration x fps). A model of convolutions alone
+        (`model.context` set) runs window by window with the context its convolutions read on each side,
+        which is exactly one pass, and ignores `overlap`; one with attention blends overlapping windows."""
         return Motion(self._motion(self.featurizer(waveform, sample_rate), overlap), self.layout)
 
     @torch.inference_mode()
@@ -100,8 +100,8 @@ class MotionGenerator(nn.Module):
         overlap = self.window // 3 if overlap is None else overlap
         if overlap < 0:
             raise ValueError(f"overlap must be 0 or more frames, got {overlap}")
-        if self.model.reach is not None:
-            return self._causal(self.feature_norm(features))
+        if self.model.context is not None:
+            return self._exact_windows(self.feature_norm(features))
         frames = features.shape[0]
         window = min(self.window, frames)
         overlap = min(overlap, window - 1)
@@ -134,17 +134,19 @@ class MotionGenerator(nn.Module):
             weight[start : start + window] += w[:, None]
         return total / weight  # [T, D]
 
-    def _causal(self, features: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        """Normalised features `[t, F]` -> motion `[t, D]` of a causal convolutional model, `window`
-        frames at a time after `context` `[c, F]` (the normalised features before them, if any)."""
-        reach = self.model.reach
-        known = features if context is None else torch.cat([context, features])  # [c + t, F]
-        first = known.shape[0] - features.shape[0]
+    def _exact_windows(self, features: torch.Tensor, before: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised features `[t, F]` -> motion `[t, D]` of a convolutional model, `window` frames at a
+        time, each run with the frames its convolutions read before and after it (`before` `[c, F]`: the
+        normalised features that precede these, for a stream)."""
+        past, future = self.model.context
+        known = features if before is None else torch.cat([before, features])  # [c + t, F]
+        first, end = known.shape[0] - features.shape[0], known.shape[0]
         motion = []
-        for start in range(first, known.shape[0], self.window):
-            begin = max(start - reach, 0)
-            pred = self.model(known[None, begin : start + self.window])[0, start - begin :]  # [w, D]
-            motion.append(self.motion_norm.inverse(pred))
+        for start in range(first, end, self.window):
+            stop = min(start + self.window, end)
+            begin = max(start - past, 0)
+            pred = self.model(known[None, begin : min(stop + future, end)])[0]  # [w, D]
+            motion.append(self.motion_norm.inverse(pred[start - begin : stop - begin]))
         return torch.cat(motion)  # [t, D]
 
     def stream(self, sample_rate: int) -> "MotionStream":
@@ -158,18 +160,19 @@ class MotionStream:
     gives for the whole audio.
 
     Frame t needs the audio up to its time plus half an analysis window (n_fft / 2 samples), and the
-    model's `reach` frames of features before it, which the stream keeps; memory does not grow.
+    features of the frames its convolutions read before it (`model.context[0]`), which the stream keeps;
+    memory does not grow.
     """
 
     def __init__(self, generator: MotionGenerator, sample_rate: int):
-        if generator.model.reach is None:
+        if generator.model.context is None or generator.model.context[1] > 0:
             raise ValueError(
                 "streaming needs a causal model of convolutions alone (model=densefilm_causal); this one "
                 "sees future frames or attends over whole windows"
             )
         self.generator = generator
         self.features = FeatureStream(generator.featurizer, sample_rate)
-        # the last `reach` normalised features
+        # the normalised features that frames to come read before them
         self.context = torch.zeros(0, generator.featurizer.dim, device=generator.featurizer.window.device)
 
     @torch.inference_mode()
@@ -186,9 +189,9 @@ class MotionStream:
         if features.shape[0] == 0:
             return features.new_zeros(0, self.generator.layout["dim"])
         normalised = self.generator.feature_norm(features)  # [t, F]
-        motion = self.generator._causal(normalised, self.context)
+        motion = self.generator._exact_windows(normalised, self.context)
         known = torch.cat([self.context, normalised])
-        self.context = known[max(known.shape[0] - self.generator.model.reach, 0) :]
+        self.context = known[max(known.shape[0] - self.generator.model.context[0], 0) :]
         return motion  # [t, D]
 
 

@@ -87,14 +87,17 @@ class Audio2Motion(nn.Module):
         )
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, motion_dim)
-        # A causal model of convolutions alone computes frame t from frames t - reach..t only, however
-        # long its input: streaming and windowed inference then give exactly the one-pass result.
-        self.reach = None
-        if causal and set(mixing) == {"conv"}:
-            convolutions = [2**i for i in range(encoder_layers)] + [
+        # A model of convolutions alone computes frame t from frames t - past .. t + future only, however
+        # long its input, so windows with that much context on each side give exactly the one-pass result
+        # (and a causal one, future 0, can stream). Attention sees whole windows: None.
+        self.context: tuple[int, int] | None = None
+        if set(mixing) == {"conv"}:
+            dilations_used = [2**i for i in range(encoder_layers)] + [
                 dilations[i % len(dilations)] for i in range(blocks)
             ]
-            self.reach = (kernel_size - 1) * sum(convolutions)
+            reaches = [(kernel_size - 1) * d for d in dilations_used]  # as DilatedConv pads
+            past = sum(reaches) if causal else sum(r // 2 for r in reaches)
+            self.context = (past, sum(reaches) - past)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """`features` `[B, T, F]` -> motion `[B, T, D]`; `mask` `[B, T]` marks real (unpadded) frames."""
