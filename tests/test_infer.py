@@ -74,10 +74,11 @@ def test_good_folder_exits_zero(ckpt, tmp_path):
         ("truncated_ckpt", "not a readable audio2motion checkpoint"),
         ("missing_audio", "no such audio file or folder"),
         ("empty_folder", "folder holds no .wav"),
+        ("unknown_format", "format=gltf: must be one of npz, bvh"),
     ],
 )
 def test_unusable_arguments_give_one_line_and_no_output(ckpt, tmp_path, setup, message):
-    audio, model = tmp_path / "song.wav", ckpt
+    audio, model, extra = tmp_path / "song.wav", ckpt, []
     write_audio(audio, 16000, 1.0)
     if setup == "missing_ckpt":
         model = tmp_path / "nope.ckpt"
@@ -86,14 +87,16 @@ def test_unusable_arguments_give_one_line_and_no_output(ckpt, tmp_path, setup, m
         model.write_bytes(ckpt.read_bytes()[:5000])
     elif setup == "missing_audio":
         audio = tmp_path / "nope.wav"
+    elif setup == "unknown_format":
+        extra = ["format=gltf"]
     else:
         audio = tmp_path / "empty"
         audio.mkdir()
-    result = infer(model, audio, tmp_path / "out")
+    result = infer(model, audio, tmp_path / "out", *extra)
     assert result.returncode == 1
     assert error_lines(result) == result.stderr.strip().splitlines()
     assert len(error_lines(result)) == 1 and message in result.stderr
-    assert str(model if "ckpt" in setup else audio) in result.stderr
+    assert extra or str(model if "ckpt" in setup else audio) in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
