@@ -67,35 +67,36 @@ def main(cfg: DictConfig) -> None:
         try:
             if target in written:
                 raise InputError(f"{file}: same output name {target.name} as {written[target].name}")
+            written[target] = file  # a later file of the same name is refused, done or skipped
             if target.exists() and not cfg.overwrite:
                 counts["skipped"] += 1
                 bar.write(f"{file}: {target} is there already, skipped (overwrite=true redoes it)")
                 continue
-            motion = generator.generate_file(file, cfg.overlap).values
+            values = generator.generate_file(file, cfg.overlap).values.cpu().numpy()  # [T, D]
+            if cfg.render.enabled:  # first: a failed render leaves no motion file, so a rerun redoes both
+                render = cfg.render
+                try:
+                    write_video(out / f"{file.stem}.mp4", values, generator.layout, file, render.size)
+                    write_preview(
+                        out / f"{file.stem}.gif",
+                        values,
+                        generator.layout,
+                        render.preview_size,
+                        render.preview_seconds,
+                        render.preview_fps,
+                    )
+                except (OSError, RuntimeError) as err:  # ffmpeg's failures, a full disk
+                    raise InputError(f"{file}: could not render the video ({err})") from err
             with atomic_write(target) as handle:
                 if cfg.format == "bvh":
-                    handle.write(bvh_text(motion.cpu().numpy(), generator.layout).encode())
+                    handle.write(bvh_text(values, generator.layout).encode())
                 else:
-                    arrays = {"motion": motion.cpu().numpy(), "fps": np.float32(generator.fps)}
+                    arrays = {"motion": values, "fps": np.float32(generator.fps)}
                     text = {"source": np.str_(file.name), "layout": np.str_(json.dumps(generator.layout))}
                     np.savez(handle, **arrays, **text)
-            if cfg.render.enabled:
-                values = motion.cpu().numpy()
-                render = cfg.render
-                write_video(out / f"{file.stem}.mp4", values, generator.layout, file, render.size)
-                preview = out / f"{file.stem}.gif"
-                write_preview(
-                    preview,
-                    values,
-                    generator.layout,
-                    render.preview_size,
-                    render.preview_seconds,
-                    render.preview_fps,
-                )
-            written[target] = file
             counts["done"] += 1
-            seconds += motion.shape[0] / generator.fps
-            bar.write(f"{file} -> {target} ({motion.shape[0]} frames at {generator.fps:g} fps)")
+            seconds += values.shape[0] / generator.fps
+            bar.write(f"{file} -> {target} ({values.shape[0]} frames at {generator.fps:g} fps)")
         except InputError as err:
             counts["failed"] += 1
             bar.write(f"error: {err}", file=sys.stderr)

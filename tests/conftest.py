@@ -59,6 +59,11 @@ def run_script(*args: str, cwd: Path = ROOT, timeout: float = 300):
     )
 
 
+def infer(ckpt, audio, out, *extra: str):
+    """scripts/infer.py on `audio` (a file or folder) into `out`, in a fresh interpreter."""
+    return run_script("scripts/infer.py", f"ckpt={ckpt}", f"audio={audio}", f"out={out}", *extra)
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """RUN_DIR of a short `experiment=tiny` training on a freshly generated synthetic set."""

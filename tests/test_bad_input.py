@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from conftest import run_script, tone_mix, write_audio
+from conftest import infer, run_script, tone_mix, write_audio
 
 from audio2motion import load_model
 from audio2motion.audio_io import load_audio
@@ -173,7 +173,7 @@ def infer_bad_folder(ckpt, tmp_path_factory):
     full = write_audio(src / "cut_wav.wav", 16000, 3.0).read_bytes()  # 16-bit mono
     header = len(full) - 3 * 16000 * 2
     (src / "cut_wav.wav").write_bytes(full[: header + 2 * 16000 * 2 + 501])  # 2 s and 250.5 samples
-    result = run_script("scripts/infer.py", f"ckpt={ckpt}", f"audio={src}", f"out={out}")
+    result = infer(ckpt, src, out)
     return src, out, result
 
 
@@ -241,7 +241,7 @@ def test_out_folder_that_is_a_file(ckpt, tmp_path, where):
     taken.write_text("keep me")
     out = taken if where == "file" else taken / "out"
     audio = write_audio(tmp_path / "song.wav", 16000, 1.0)
-    result = run_script("scripts/infer.py", f"ckpt={ckpt}", f"audio={audio}", f"out={out}")
+    result = infer(ckpt, audio, out)
     reason = "File exists" if where == "file" else "Not a directory"
     assert the_error_line(result) == f"error: {out}: cannot be the output folder ({reason})"
     assert taken.read_text() == "keep me"

@@ -5,7 +5,7 @@ import bvhio
 import numpy as np
 import pytest
 import torch
-from conftest import run_script, write_audio
+from conftest import infer, run_script, write_audio
 from test_datasets import AIST_NAMES, SMALL, write_aistpp, write_beat2
 from test_render import check_video
 
@@ -60,13 +60,12 @@ def test_infer_writes_bvh_for_a_skeleton_model_and_refuses_one_without(tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     audio = write_audio(tmp_path / "new song.wav", 44100, 4.0, channels=2)
-    result = run_script(
-        "scripts/infer.py",
-        f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
-        f"audio={audio}",
-        f"out={tmp_path / 'out'}",
+    result = infer(
+        tmp_path / "run" / "checkpoints" / "last.ckpt",
+        audio,
+        tmp_path / "out",
         "format=bvh",
-        "render.enabled=true",  # and a stick-figure video
+        "render.enabled=true",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     read = bvhio.readAsBvh(str(tmp_path / "out" / "new song.bvh"))
@@ -80,13 +79,7 @@ def test_infer_writes_bvh_for_a_skeleton_model_and_refuses_one_without(tmp_path,
     positions = motion.joint_positions()
     assert positions.shape == (120, 24, 3) and torch.allclose(positions[:, 0], motion.values[:, :3])
 
-    plain = run_script(
-        "scripts/infer.py",
-        f"ckpt={trained_run / 'checkpoints' / 'last.ckpt'}",
-        f"audio={audio}",
-        f"out={tmp_path / 'plain'}",
-        "format=bvh",
-    )
+    plain = infer(trained_run / "checkpoints" / "last.ckpt", audio, tmp_path / "plain", "format=bvh")
     assert plain.returncode == 1 and "Traceback" not in plain.stderr
     last = plain.stderr.strip().splitlines()[-1]
     assert "last.ckpt: format=bvh needs a model trained on motion with a skeleton" in last

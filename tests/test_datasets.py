@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from conftest import PlantedCode, run_script, tone_mix
+from conftest import PlantedCode, infer, run_script, tone_mix
 
 from audio2motion.data.aistpp import AistppReader
 from audio2motion.data.beat2 import Beat2Reader
@@ -281,11 +281,8 @@ def test_joint_loss_trains_and_inference_writes_the_skeleton_layout_back(tmp_pat
     joints = [e.value for e in events.Scalars("val/joints")]
     assert len(joints) == 3 and all(0 < v < 1 for v in joints)  # squared metres: a body's size is ~1
 
-    result = run_script(
-        "scripts/infer.py",
-        f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
-        f"audio={root / 'wav' / 'mBR0.wav'}",
-        f"out={tmp_path / 'out'}",
+    result = infer(
+        tmp_path / "run" / "checkpoints" / "last.ckpt", root / "wav" / "mBR0.wav", tmp_path / "out"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     with np.load(tmp_path / "out" / "mBR0.npz") as npz:
@@ -323,3 +320,34 @@ def test_rate_that_does_not_divide_the_recording_and_missing_keys_name_the_file(
     np.savez(pair.motion, **data)
     with pytest.raises(InputError, match=r"\.npz: no 'trans' array$"):
         reader.motion(pair, fps=30)
+
+
+def test_split_lists_with_a_clip_in_two_splits_are_refused(tmp_path):
+    root = write_beat2(tmp_path / "beat2")
+    names = sorted(p.stem for p in (root / "smplxflame_30").iterdir())
+    rows = [f"{names[0]},train", f"{names[1]},train", f"{names[2]},val", f"{names[0]},test"]
+    (root / "train_test_split.csv").write_text("id,type\n" + "\n".join(rows) + "\n")
+    module = MotionDataModule(str(root), fps=30, features=FEATURES, reader=Beat2Reader())
+    with pytest.raises(
+        InputError, match=rf"train_test_split\.csv: lists '{names[0]}' in both train and test$"
+    ):
+        module.setup()
+    (root / "train_test_split.csv").write_text("name,split\n")
+    with pytest.raises(InputError, match=r"train_test_split\.csv: needs the columns id and type"):
+        MotionDataModule(str(root), fps=30, features=FEATURES, reader=Beat2Reader()).setup()
+
+
+def test_cache_key_follows_files_in_linked_folders(tmp_path):
+    root = write_aistpp(tmp_path / "data", names=AIST_NAMES[:2])
+    (root / "wav").rename(tmp_path / "elsewhere")
+    (root / "wav").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    module = MotionDataModule(
+        str(root), fps=30, features=FEATURES, reader=AistppReader(), cache_dir=str(tmp_path / "c")
+    )
+    before = module.cache_folder
+    wav = tmp_path / "elsewhere" / "mBR0.wav"
+    os.utime(wav, ns=(wav.stat().st_atime_ns, wav.stat().st_mtime_ns + 10**9))
+    again = MotionDataModule(
+        str(root), fps=30, features=FEATURES, reader=AistppReader(), cache_dir=str(tmp_path / "c")
+    )
+    assert again.cache_folder != before

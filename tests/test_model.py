@@ -112,13 +112,18 @@ def test_padding_a_clip_leaves_its_real_frames_as_they_were(conditioning, mixing
     assert not torch.allclose(model(padded)[:, 20:25], model(clip)[:, 20:25], atol=1e-3)  # unmasked
 
 
-@pytest.mark.parametrize("causal", [False, True])
-def test_context_is_exactly_the_frames_a_convolutional_model_reads(causal):
+@pytest.mark.parametrize(
+    ("causal", "mixing"), [(False, ["conv"]), (True, ["conv"]), (False, ["conv", "conv"])]
+)
+def test_context_is_exactly_the_frames_a_convolutional_model_reads(causal, mixing):
     torch.manual_seed(0)
-    model = Audio2Motion(10, 4, dim=16, blocks=3, encoder_layers=2, dilations=(1, 2, 4), causal=causal).eval()
+    model = Audio2Motion(
+        10, 4, dim=16, blocks=3, encoder_layers=2, dilations=(1, 2, 4), causal=causal, mixing=mixing
+    ).eval()
     for block in model.blocks:
         torch.nn.init.normal_(block.film.proj.weight, std=0.2)
-    reads = 2 * (1 + 2) + 2 * (1 + 2 + 4)  # kernel 3: encoder dilations 1, 2, then blocks 1, 2, 4
+    # kernel 3: encoder dilations 1, 2, then blocks 1, 2, 4, each with one convolution per mixer listed
+    reads = 2 * (1 + 2) + len(mixing) * 2 * (1 + 2 + 4)
     assert model.context == ((reads, 0) if causal else (reads // 2, reads // 2))
     past, future = model.context
     features = torch.randn(1, 60, 10)
@@ -131,3 +136,4 @@ def test_context_is_exactly_the_frames_a_convolutional_model_reads(causal):
     assert 30 - future <= first <= 30 - future + (2 if future else 0)
     assert 30 + past - 2 <= last <= 30 + past
     assert Audio2Motion(10, 4, mixing=["conv", "attention"]).context is None
+    assert Audio2Motion(10, 4, conditioning="clip").context is None  # a clip vector pools every frame

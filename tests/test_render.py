@@ -4,7 +4,7 @@ import re
 import subprocess
 
 import imageio_ffmpeg
-from conftest import run_script, write_audio
+from conftest import infer, write_audio
 from PIL import Image
 
 
@@ -36,13 +36,7 @@ def check_video(out, name: str, seconds: float, fps: float = 30.0) -> None:
 
 def test_render_writes_mp4_with_sound_and_a_gif_preview(trained_run, tmp_path):
     audio = write_audio(tmp_path / "take one.flac", 44100, 4.0, channels=2)
-    result = run_script(
-        "scripts/infer.py",
-        f"ckpt={trained_run / 'checkpoints' / 'last.ckpt'}",
-        f"audio={audio}",
-        f"out={tmp_path / 'out'}",
-        "render.enabled=true",
-    )
+    result = infer(trained_run / "checkpoints" / "last.ckpt", audio, tmp_path / "out", "render.enabled=true")
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "take one.gif",

@@ -100,6 +100,7 @@ def test_streaming_refuses_a_model_that_sees_the_future_and_bad_chunks():
     with pytest.raises(ValueError, match="streaming needs a causal model of convolutions alone"):
         generator("densefilm").stream(16000)
     stream = generator("densefilm_causal").stream(16000)
+    assert stream.push(torch.zeros(0)).shape == (0, 9)  # an empty chunk from a live source: no frames
     stream.push(torch.zeros(2, 320))
     with pytest.raises(ValueError, match="chunk has 1 channels, the stream 2"):
         stream.push(torch.zeros(320))

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import soundfile
 import torch
-from conftest import ROOT, run_script, tone_mix
+from conftest import ROOT, infer, run_script, tone_mix
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 
@@ -57,12 +57,7 @@ def test_inference_on_new_audio_gives_one_frame_per_motion_frame(trained_run, tm
     audio = tmp_path / "new song.flac"
     soundfile.write(audio, tone_mix(44100, 7.3, channels=2), 44100)  # longer than the 2 s training window
     out = tmp_path / "out"
-    result = run_script(
-        "scripts/infer.py",
-        f"ckpt={trained_run / 'checkpoints' / 'last.ckpt'}",
-        f"audio={audio}",
-        f"out={out}",
-    )
+    result = infer(trained_run / "checkpoints" / "last.ckpt", audio, out)
     assert result.returncode == 0, result.stderr
     assert [p.name for p in out.iterdir()] == ["new song.npz"]
     with np.load(out / "new song.npz") as npz:

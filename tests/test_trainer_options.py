@@ -40,9 +40,16 @@ def test_compiled_network_trains_and_saves_the_plain_state_dict(tmp_path):
     assert abs(compiled["val/loss"] - plain["val/loss"]) / plain["val/loss"] < 1e-3, (plain, compiled)
 
 
-def test_deterministic_mode_repeats_the_run(tmp_path):
-    first = run(tmp_path, "first", "trainer.deterministic=true")[1]["state_dict"]
-    again = run(tmp_path, "again", "trainer.deterministic=true")[1]["state_dict"]
+def test_deterministic_mode_switches_torch_to_deterministic_algorithms(tmp_path):
+    # On the CPU runs repeat anyway (test_train_e2e); what the option adds is torch's switch, which makes
+    # GPU kernels without a deterministic version raise instead of varying.
+    try:
+        first = run(tmp_path, "first", "trainer.deterministic=true")[1]["state_dict"]
+        assert torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.use_deterministic_algorithms(False)
+    again = run(tmp_path, "again", "trainer.deterministic=false")[1]["state_dict"]
+    assert not torch.are_deterministic_algorithms_enabled()
     assert all(torch.equal(first[k], again[k]) for k in first)
 
 

@@ -221,8 +221,9 @@ class FeatureStream:
     completes, `finish` the rest, and together they equal the featurizer's output on the whole audio.
 
     Frame i is centred on i / fps and spans n_fft / 2 samples after that (32 ms by default), so it comes
-    out once those have arrived, plus the few samples the resampler's kernel reaches ahead. Only the input
-    that frames still to come need is kept, so memory does not grow with the stream.
+    out once those have arrived; audio at another rate also waits for the end of its resampling block
+    (441 samples, 10 ms, at 44.1 kHz) and the few samples the resampler's kernel reaches past it. Only the
+    input that frames still to come need is kept, so memory does not grow with the stream.
     """
 
     def __init__(self, featurizer: AudioFeaturizer, sample_rate: int):
@@ -249,6 +250,8 @@ class FeatureStream:
     def push(self, chunk: torch.Tensor) -> torch.Tensor:
         """`chunk` `[samples]` or `[channels, samples]` (the same channels throughout) -> features
         `[t, F]` of the frames it completed (none for most chunks shorter than a frame)."""
+        if chunk.ndim in (1, 2) and chunk.shape[-1] == 0:  # live sources may deliver empty chunks
+            return self.samples.new_zeros(0, self.featurizer.dim)
         chunk = channels_first(chunk)
         self.channels = self.channels or chunk.shape[0]
         if chunk.shape[0] != self.channels:

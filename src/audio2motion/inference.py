@@ -42,8 +42,10 @@ class Motion:
 class MotionGenerator(nn.Module):
     """Featurizer, normalisation and model rebuilt from a checkpoint; `generate` runs them on a waveform.
 
-    Audio longer than `window` frames is cut into windows that overlap by `overlap` frames, run as one
-    batch, and blended with linear cross-fades over each overlap, so no seam shows.
+    Audio longer than `window` frames runs window by window. A model of convolutions alone reads, for
+    each window, the context its convolutions need on both sides, so the result is exactly one pass; a
+    model with attention or per-clip conditioning runs windows that overlap by `overlap` frames,
+    WINDOWS_PER_BATCH at a time, and blends them with linear cross-fades over each overlap.
     """
 
     def __init__(self, hparams: dict, state_dict: dict[str, torch.Tensor]):
@@ -72,6 +74,7 @@ class MotionGenerator(nn.Module):
         `[T, D]` in the data's units, T = floor(duration x fps). A model of convolutions alone
         (`model.context` set) runs window by window with the context its convolutions read on each side,
         which is exactly one pass, and ignores `overlap`; one with attention blends overlapping windows."""
+        overlap = self._overlap(overlap)
         return Motion(self._motion(self.featurizer(waveform, sample_rate), overlap), self.layout)
 
     @torch.inference_mode()
@@ -79,6 +82,7 @@ class MotionGenerator(nn.Module):
         """Motion for an audio file, as `generate` gives for its samples, read block by block
         so that memory stays bounded however long the file is (features are 35 floats a frame).
         Raises InputError naming the file for audio that cannot be read or analysed."""
+        overlap = self._overlap(overlap)
         with audio_blocks(path) as (sample_rate, blocks):
             stream = FeatureStream(self.featurizer, sample_rate)
             try:
@@ -95,11 +99,15 @@ class MotionGenerator(nn.Module):
             raise InputError(f"{path}: {err}") from err
         return Motion(self._motion(torch.cat(features), overlap), self.layout)
 
-    def _motion(self, features: torch.Tensor, overlap: int | None) -> torch.Tensor:
-        """Features `[T, F]` -> motion `[T, D]` (see generate)."""
+    def _overlap(self, overlap: int | None) -> int:
+        """`overlap` checked, or the default of a third of the window."""
         overlap = self.window // 3 if overlap is None else overlap
         if overlap < 0:
             raise ValueError(f"overlap must be 0 or more frames, got {overlap}")
+        return overlap
+
+    def _motion(self, features: torch.Tensor, overlap: int) -> torch.Tensor:
+        """Features `[T, F]` -> motion `[T, D]` (see generate)."""
         if self.model.context is not None:
             return self._exact_windows(self.feature_norm(features))
         frames = features.shape[0]

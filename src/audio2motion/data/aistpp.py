@@ -90,9 +90,10 @@ class AistppReader:
 
     def split(self, root: Path, names: list[str], seed: int, val_fraction: float, test_fraction: float):
         files = {split: root / "splits" / f"crossmodal_{split}.txt" for split in ("train", "val", "test")}
-        if any(file.is_file() for file in files.values()):
-            return listed_splits(files, names)
-        return split_names(root, names, seed, val_fraction, test_fraction)
+        if not any(file.is_file() for file in files.values()):
+            return split_names(root, names, seed, val_fraction, test_fraction)
+        listed = {split: file.read_text().split() for split, file in files.items() if file.is_file()}
+        return listed_splits(root / "splits", listed, names)
 
     def motion(self, pair: Pair, fps: float) -> np.ndarray:
         path = pair.motion

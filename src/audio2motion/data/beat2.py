@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from audio2motion.data.folder import Pair, split_names
-from audio2motion.data.skeleton_motion import frame_step, require, skeleton_motion
+from audio2motion.data.skeleton_motion import frame_step, listed_splits, require, skeleton_motion
 from audio2motion.errors import InputError
 from audio2motion.motion.layout import skeleton_layout
 from audio2motion.motion.skeleton import SMPLX, SMPLX_BODY, SMPLX_BODY_HANDS
@@ -69,13 +69,14 @@ class Beat2Reader:
         table = root / "train_test_split.csv"
         if not table.is_file():
             return split_names(root, names, seed, val_fraction, test_fraction)
+        listed = {}
         with open(table, newline="") as handle:
-            rows = {row["id"]: row["type"] for row in csv.DictReader(handle)}
-        splits = {split: [n for n in names if rows.get(n) == split] for split in ("train", "val", "test")}
-        for split in ("train", "val"):
-            if not splits[split]:
-                raise InputError(f"{table}: no clip of the {split} split is in the data")
-        return splits
+            rows = csv.DictReader(handle)
+            if not {"id", "type"} <= set(rows.fieldnames or ()):
+                raise InputError(f"{table}: needs the columns id and type, has {rows.fieldnames}")
+            for row in rows:
+                listed.setdefault(row["type"], []).append(row["id"])
+        return listed_splits(table, listed, names)
 
     def motion(self, pair: Pair, fps: float) -> np.ndarray:
         path = pair.motion

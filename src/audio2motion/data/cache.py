@@ -23,12 +23,14 @@ MANIFEST = "manifest.json"
 def cache_key(settings: dict, root: Path, cache_dir: Path | None) -> str:
     """Hash of `settings` (plain data) and of the files under `root` (the cache's own left out)."""
     skip = cache_dir.resolve() if cache_dir else None
-    files = sorted(
-        (str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns)
-        for path in root.rglob("*")
-        if path.is_file() and not (skip and skip in path.resolve().parents)
-        for stat in [path.stat()]
-    )
+    files = []
+    for folder, _, names in os.walk(root, followlinks=True):  # linked folders too (wav -> /mnt/...)
+        for name in names:
+            path = Path(folder) / name
+            if path.is_file() and not (skip and skip in path.resolve().parents):
+                stat = path.stat()  # of the file a link points to
+                files.append((str(path.relative_to(root)), stat.st_size, stat.st_mtime_ns))
+    files.sort()
     blob = json.dumps({"settings": settings, "files": files}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

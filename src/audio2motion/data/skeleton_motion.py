@@ -48,15 +48,19 @@ def skeleton_motion(
     return motion
 
 
-def listed_splits(files: dict[str, Path], names: list[str]) -> dict[str, list[str]]:
-    """Names per split from official lists (one name a line), keeping those present in the data."""
-    present, splits = set(names), {}
-    for split, file in files.items():
-        listed = file.read_text().split() if file.is_file() else []
-        splits[split] = [name for name in listed if name in present]
+def listed_splits(source: Path, listed: dict[str, list[str]], names: list[str]) -> dict[str, list[str]]:
+    """Names per split from a data set's official lists (`source`: the file or folder they come from),
+    keeping those present in the data: a subset of a published data set trains as it is. A name in two
+    splits, or an empty train or val split, is an error."""
+    present, seen, splits = set(names), {}, {}
+    for split in ("train", "val", "test"):
+        splits[split] = [name for name in listed.get(split, []) if name in present]
+        for name in splits[split]:
+            if seen.setdefault(name, split) != split:
+                raise InputError(f"{source}: lists '{name}' in both {seen[name]} and {split}")
     for split in ("train", "val"):
         if not splits[split]:
-            raise InputError(f"{files[split]}: no clip of the {split} split is in the data")
+            raise InputError(f"{source}: no clip of the {split} split is in the data")
     return splits
 
 

@@ -91,12 +91,10 @@ class Audio2Motion(nn.Module):
         # long its input, so windows with that much context on each side give exactly the one-pass result
         # (and a causal one, future 0, can stream). Attention sees whole windows: None.
         self.context: tuple[int, int] | None = None
-        if set(mixing) == {"conv"}:
-            dilations_used = [2**i for i in range(encoder_layers)] + [
-                dilations[i % len(dilations)] for i in range(blocks)
-            ]
-            reaches = [(kernel_size - 1) * d for d in dilations_used]  # as DilatedConv pads
-            past = sum(reaches) if causal else sum(r // 2 for r in reaches)
+        if set(mixing) == {"conv"} and conditioning == "frame":  # a clip vector pools its whole input
+            per_block = [dilations[i % len(dilations)] for i in range(blocks) for _ in mixing]
+            reaches = [(kernel_size - 1) * d for d in [2**i for i in range(encoder_layers)] + per_block]
+            past = sum(reaches) if causal else sum(r // 2 for r in reaches)  # as DilatedConv pads
             self.context = (past, sum(reaches) - past)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
