@@ -3,8 +3,6 @@ kinematics), or the motion channels over time with a moving cursor for other lay
 by the ffmpeg binary that the imageio-ffmpeg wheel ships, with the input audio muxed in; a GIF preview of
 the first seconds is drawn with Pillow."""
 
-import os
-import tempfile
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -14,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from audio2motion.atomic import SUFFIX, atomic_write, umask
+from audio2motion.atomic import atomic_path, atomic_write
 from audio2motion.motion.layout import joint_positions, skeleton_of
 
 BACKGROUND, INK, CURSOR = (250, 250, 247), (30, 60, 110), (200, 40, 40)
@@ -65,27 +63,20 @@ def _channel_frames(motion: np.ndarray, size: int) -> Iterator[Image.Image]:
 def write_video(path: Path, motion: np.ndarray, layout: dict, audio: Path, size: int) -> None:
     """`path` (.mp4, H.264 at the motion's fps, the audio as AAC), whole or not at all."""
     size -= size % 16  # the encoder's macro blocks
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=SUFFIX, dir=path.parent)
-    os.fchmod(fd, 0o666 & ~umask())  # what open() would give; mkstemp makes 0o600
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         writer = imageio_ffmpeg.write_frames(
-            tmp,
+            str(tmp),
             (size, size),
             fps=layout["fps"],
             audio_path=str(audio),
             audio_codec="aac",
-            output_params=["-f", "mp4"],
+            output_params=["-f", "mp4"],  # the temporary name has no .mp4 to go by
             ffmpeg_log_level="error",
         )
         writer.send(None)  # start ffmpeg
         for picture in frames(motion, layout, size):
             writer.send(np.asarray(picture))
         writer.close()
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_preview(

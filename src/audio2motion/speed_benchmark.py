@@ -161,11 +161,17 @@ def data_rate(root, features: dict, settings: dict) -> float:
     return windows / (time.perf_counter() - start)
 
 
+def _inference_setup(
+    module: Audio2MotionModule, seconds: float, sample_rate: int
+) -> tuple[MotionGenerator, torch.Tensor]:
+    """The module as a MotionGenerator, and the synthetic clip that inference is timed on `[samples]`."""
+    audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
+    return MotionGenerator(dict(module.hparams), module.state_dict()), torch.from_numpy(audio)
+
+
 def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, repeats: int) -> float:
     """Real-time factor of offline inference: seconds of audio turned into motion per second."""
-    generator = MotionGenerator(dict(module.hparams), module.state_dict())
-    audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
-    waveform = torch.from_numpy(audio)
+    generator, waveform = _inference_setup(module, seconds, sample_rate)
     return seconds / best_seconds(lambda: generator.generate(waveform, sample_rate), repeats)
 
 
@@ -186,9 +192,8 @@ def streaming_rate(
 ) -> dict:
     """Streaming inference of a causal model, chunk by chunk: real-time factor, compute per chunk, and
     each frame's delay from its time in the audio to the end of the chunk that brought it out."""
-    generator = MotionGenerator(dict(module.hparams), module.state_dict())
-    audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
-    waveform, chunk = torch.from_numpy(audio), max(1, round(chunk_seconds * sample_rate))
+    generator, waveform = _inference_setup(module, seconds, sample_rate)
+    chunk = max(1, round(chunk_seconds * sample_rate))
     warm_up = generator.stream(sample_rate)  # first calls of the kernels are slow
     for start in range(0, sample_rate, chunk):
         warm_up.push(waveform[start : start + chunk])

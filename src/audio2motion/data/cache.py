@@ -7,14 +7,12 @@ makes a new entry, and nothing else (batch size, window, model, trainer) does.
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from audio2motion.atomic import umask
+from audio2motion.atomic import atomic_folder
 from audio2motion.data.folder import Clip
 
 MANIFEST = "manifest.json"
@@ -38,10 +36,8 @@ def cache_key(settings: dict, root: Path, cache_dir: Path | None) -> str:
 def write_cache(folder: Path, clips: dict[str, list[Clip]], left_out: list[str]) -> int:
     """Write the clips by split into `folder` whole or not at all (built beside it, then renamed);
     returns its size in bytes."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    building = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
-        building.chmod(0o777 & ~umask())  # what mkdir would give; mkdtemp makes 0o700
+    # Another process that wrote this key meanwhile wrote the same content: keep its folder.
+    with atomic_folder(folder, replace=False) as building:
         ordered = [(split, clip) for split, members in clips.items() for clip in members]
         np.save(building / "features.npy", torch.cat([c.features for _, c in ordered]).numpy())
         np.save(building / "motion.npy", torch.cat([c.motion for _, c in ordered]).numpy())
@@ -50,15 +46,7 @@ def write_cache(folder: Path, clips: dict[str, list[Clip]], left_out: list[str])
             entries[split].append({"name": clip.name, "start": start, "frames": clip.motion.shape[0]})
             start += clip.motion.shape[0]
         (building / MANIFEST).write_text(json.dumps({"splits": entries, "left_out": left_out}, indent=1))
-        size = sum(path.stat().st_size for path in building.iterdir())
-        if folder.exists():  # written meanwhile by another process: the same key, the same content
-            shutil.rmtree(building)
-        else:
-            os.replace(building, folder)
-        return size
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
+        return sum(path.stat().st_size for path in building.iterdir())
 
 
 def read_cache(folder: Path) -> tuple[dict[str, list[Clip]], list[str]] | None:

@@ -23,15 +23,13 @@ One drawn clip (`ClipPlan`) renders at any sample rate, channel count, timbre an
 """
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile
 
+from audio2motion.atomic import atomic_folder
 from audio2motion.errors import InputError
 
 LIMBS = ("left_arm", "right_arm", "legs")
@@ -272,19 +270,12 @@ def write_clips(root: str | Path, clips, channels: list[str], settings: dict) ->
         and not (root / "generator.json").is_file()
     ):
         raise InputError(f"{root}: holds files the generator did not make; pick an empty or new folder")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
-    try:
+    with atomic_folder(root, replace=True) as staging:
         for name, audio, motion, sample_rate in clips:
             soundfile.write(staging / f"{name}.wav", audio, sample_rate, subtype="PCM_16")
             np.save(staging / f"{name}.npy", motion)
         (staging / "channels.txt").write_text("\n".join(channels) + "\n")
         (staging / "generator.json").write_text(json.dumps(settings, indent=2) + "\n")
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(staging, root)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return root
 
 
