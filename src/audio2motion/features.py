@@ -9,13 +9,13 @@ one with motion frames for any (sample rate, fps) pair, 16 kHz at 30 fps or 44.1
 import math
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Final
 
 import torch
 import torchaudio.functional as AF
 from torch import nn
 
 FEATURE_NAMES = ("mel", "onset", "rms", "centroid")
-FRAMES_PER_CHUNK = 4096  # frames analysed at once: about 50 MB of temporaries with n_fft 1024
 # Input samples per period of the resampling ratio, at most: torchaudio's sinc kernel holds
 # (output samples per period) x (this) taps, and costs this many multiplies per output sample.
 MAX_RESAMPLE_PERIOD = 1000
@@ -54,6 +54,9 @@ class AudioFeaturizer(nn.Module):
     smoothly with frequency where mel bands step; sample_rate / 4 for silence).
     """
 
+    # frames analysed at once: about 50 MB of temporaries with n_fft 1024 (Final: a TorchScript constant)
+    frames_per_chunk: Final = 4096
+
     def __init__(
         self,
         fps: float = 30.0,
@@ -80,7 +83,7 @@ class AudioFeaturizer(nn.Module):
         self.sample_rate = int(sample_rate)
         self.n_fft = int(n_fft)
         self.log_floor = float(log_floor)
-        self.features = tuple(features)
+        self.features = list(features)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
         fbanks = AF.melscale_fbanks(
             n_freqs=n_fft // 2 + 1,
@@ -92,14 +95,11 @@ class AudioFeaturizer(nn.Module):
             mel_scale="slaney",
         )
         self.register_buffer("fbanks", fbanks, persistent=False)  # [n_fft/2+1, n_mels]
-        self.dims = {"mel": n_mels, "onset": 1, "rms": 1, "centroid": 1}
+        widths = {"mel": n_mels, "onset": 1, "rms": 1, "centroid": 1}
+        self.dim = sum(widths[name] for name in self.features)  # feature channels F
         self.register_buffer("bin_hz", torch.linspace(0, sample_rate / 2, n_fft // 2 + 1), persistent=False)
 
-    @property
-    def dim(self) -> int:
-        """Feature channels F."""
-        return sum(self.dims[name] for name in self.features)
-
+    @torch.jit.unused  # Python checks and resampling; exported models script `analyse` (see export.py)
     def forward(self, waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
         """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> features `[T, F]`,
         T = floor(duration x fps).
@@ -120,16 +120,21 @@ class AudioFeaturizer(nn.Module):
         if (orig, new) != (1, 1):
             mono = AF.resample(mono, orig, new, **RESAMPLE_FILTER)
         rate = sample_rate * new / orig  # of `mono`: self.sample_rate but for an approximated ratio
+        return check_finite(self.analyse(mono, rate, frames_out), waveform)  # [T, F]
+
+    def analyse(self, mono: torch.Tensor, rate: float, frames_out: int) -> torch.Tensor:
+        """Features `[frames_out, F]` of the whole signal `mono` `[S]` at `rate` Hz, about duration x fps
+        frames; no checks (see forward)."""
         # The tail pad also covers a resampled signal a few samples shorter than duration x rate.
-        padded = torch.nn.functional.pad(mono, (self.n_fft // 2, self.n_fft))  # [S + n_fft/2 + n_fft]
-        spectral = [  # bounded memory for long audio
-            self.spectral(self.frames(padded, rate, first, min(first + FRAMES_PER_CHUNK, frames_out)))
-            for first in range(0, frames_out, FRAMES_PER_CHUNK)
-        ]
-        features = self.assemble(
-            *(torch.cat(part) for part in zip(*spectral, strict=True)), previous_mel=None
-        )
-        return check_finite(features, waveform)  # [T, F]
+        padded = torch.nn.functional.pad(mono, [self.n_fft // 2, self.n_fft])  # [S + n_fft/2 + n_fft]
+        chunks: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # bounded memory for long audio
+        for first in range(0, frames_out, self.frames_per_chunk):
+            stop = min(first + self.frames_per_chunk, frames_out)
+            chunks.append(self.spectral(self.frames(padded, rate, first, stop)))
+        log_mel = torch.cat([chunk[0] for chunk in chunks])
+        rms = torch.cat([chunk[1] for chunk in chunks])
+        centroid = torch.cat([chunk[2] for chunk in chunks])
+        return self.assemble(log_mel, rms, centroid, None)  # [T, F]
 
     def resampling(self, sample_rate: int) -> tuple[int, int]:
         """`(orig, new)` ratio from `sample_rate` to the internal rate; (1, 1) when they are equal."""
@@ -140,11 +145,14 @@ class AudioFeaturizer(nn.Module):
     ) -> torch.Tensor:
         """Windows of n_fft samples centred on round(i x rate / fps) for frames first..stop-1, from the
         signal at `rate` Hz from its sample `offset` on, zero-padded by n_fft / 2 in front."""
-        centres = (
-            torch.round(torch.arange(first, stop, dtype=torch.float64) * rate / self.fps).long() - offset
-        )
+        starts = self.frame_starts(rate, first, stop, offset).to(padded.device)
         # Rows of a view holding every n_fft-sample window: one copy of the chosen rows, no index per sample.
-        return padded.unfold(0, self.n_fft, 1).index_select(0, centres.to(padded.device))  # [t, n_fft]
+        return padded.unfold(0, self.n_fft, 1).index_select(0, starts)  # [t, n_fft]
+
+    def frame_starts(self, rate: float, first: int, stop: int, offset: int = 0) -> torch.Tensor:
+        """Where the windows of `frames` start in `padded` `[t]`: at their centres, as its front pad
+        is half a window."""
+        return torch.round(torch.arange(first, stop, dtype=torch.float64) * rate / self.fps).long() - offset
 
     def spectral(self, frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Windows `[t, n_fft]` -> log mel `[t, n_mels]`, rms `[t, 1]`, centroid `[t, 1]`."""
@@ -193,7 +201,7 @@ def channels_first(waveform: torch.Tensor) -> torch.Tensor:
     if waveform.ndim == 1:
         waveform = waveform.unsqueeze(0)
     if waveform.ndim != 2 or waveform.shape[-1] == 0 or waveform.shape[0] == 0:
-        raise ValueError(f"waveform must be [samples] or [channels, samples], got {tuple(waveform.shape)}")
+        raise ValueError(f"waveform must be [samples] or [channels, samples], got {list(waveform.shape)}")
     return waveform
 
 

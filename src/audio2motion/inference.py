@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import torch
 from torch import nn
@@ -10,12 +11,11 @@ from audio2motion.audio_io import audio_blocks
 from audio2motion.checkpoint import read_checkpoint, unreadable_checkpoint
 from audio2motion.data.windows import window_starts
 from audio2motion.errors import InputError
-from audio2motion.features import AudioFeaturizer, FeatureStream
+from audio2motion.features import AudioFeaturizer, FeatureStream, channels_first, mono_samples, num_frames
 from audio2motion.models import Audio2Motion, Normalizer
 from audio2motion.motion.layout import joint_positions
 
 PARTS = ("model", "feature_norm", "motion_norm")
-WINDOWS_PER_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,16 @@ class MotionGenerator(nn.Module):
     Audio longer than `window` frames runs window by window. A model of convolutions alone reads, for
     each window, the context its convolutions need on both sides, so the result is exactly one pass; a
     model with attention or per-clip conditioning runs windows that overlap by `overlap` frames,
-    WINDOWS_PER_BATCH at a time, and blends them with linear cross-fades over each overlap.
+    `windows_per_batch` at a time, and blends them with linear cross-fades over each overlap.
     """
+
+    windows_per_batch: Final = 32  # Final: a TorchScript constant
 
     def __init__(self, hparams: dict, state_dict: dict[str, torch.Tensor]):
         super().__init__()
         layout = hparams["layout"]
         self.layout = layout
+        self.fps = float(layout["fps"])
         self.window = int(hparams["window"])
         self.featurizer = AudioFeaturizer(fps=layout["fps"], **hparams["features"])
         self.model = Audio2Motion(hparams["feature_dim"], layout["dim"], **hparams["net"])
@@ -62,11 +65,20 @@ class MotionGenerator(nn.Module):
             getattr(self, part).load_state_dict(
                 {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
             )
-        self.eval()
+        self.eval().requires_grad_(False)  # for inference alone, exported files included
 
-    @property
-    def fps(self) -> float:
-        return float(self.layout["fps"])
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        """`waveform` `[samples]` or `[channels, samples]` at the featurizer's sample rate -> motion `[T, D]`
+        in the data's units, as `generate` gives; the form that scripts/export.py exports, so it keeps to
+        what TorchScript compiles (no resampling, plain messages)."""
+        mono = mono_samples(channels_first(waveform))  # [S]
+        frames = num_frames(mono.shape[0], self.featurizer.sample_rate, self.fps)
+        if frames == 0:
+            raise ValueError("audio is shorter than one motion frame")
+        features = self.featurizer.analyse(mono, float(self.featurizer.sample_rate), frames)  # [T, F]
+        if not bool(torch.isfinite(features).all()):
+            raise ValueError("audio too loud to analyse (float audio belongs within [-1, 1])")
+        return self._motion(features, self.window // 3)  # [T, D]
 
     @torch.inference_mode()
     def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> Motion:
@@ -113,18 +125,13 @@ class MotionGenerator(nn.Module):
         frames = features.shape[0]
         window = min(self.window, frames)
         overlap = min(overlap, window - 1)
-        hop = window - overlap
-        starts = window_starts(frames, window, hop)
+        starts = window_starts(frames, window, window - overlap)
         normalised = self.feature_norm(features)  # [T, F]
-        pred = torch.cat(  # WINDOWS_PER_BATCH at a time: activations stay bounded on long audio
-            [
-                self.model(torch.stack([normalised[s : s + window] for s in group]))  # [n, W, D]
-                for group in (
-                    starts[i : i + WINDOWS_PER_BATCH] for i in range(0, len(starts), WINDOWS_PER_BATCH)
-                )
-            ]
-        )
-        pred = self.motion_norm.inverse(pred)  # [N, W, D]
+        batches = []  # windows_per_batch at a time: activations stay bounded on long audio
+        for i in range(0, len(starts), self.windows_per_batch):
+            group = starts[i : i + self.windows_per_batch]
+            batches.append(self.model(torch.stack([normalised[s : s + window] for s in group])))  # [n, W, D]
+        pred = self.motion_norm.inverse(torch.cat(batches))  # [N, W, D]
         # Linear ramps over the overlaps; a window's weight never reaches 0 inside it.
         ramp = torch.ones(window, device=pred.device)
         if overlap:

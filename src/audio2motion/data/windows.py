@@ -13,7 +13,7 @@ def window_starts(frames: int, window: int, hop: int, cover_end: bool = True) ->
     """Starts of `window`-frame windows every `hop` frames in `frames` frames; with `cover_end` the last
     window ends on the last frame. Fewer frames than a window give one window at 0."""
     last = max(frames - window, 0)
-    starts = list(range(0, last + 1, hop))
+    starts = list(range(0, last + 1, hop))  # list(): TorchScript compiles this for exported models
     if cover_end and starts[-1] != last:
         starts.append(last)
     return starts

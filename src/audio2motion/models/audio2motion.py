@@ -1,7 +1,6 @@
 """The audio-to-motion model: audio encoder -> DenseFiLM-modulated residual motion blocks -> head."""
 
 import torch
-from einops import repeat
 from torch import nn
 
 from audio2motion.models.blocks import ResidualMotionBlock
@@ -100,11 +99,11 @@ class Audio2Motion(nn.Module):
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """`features` `[B, T, F]` -> motion `[B, T, D]`; `mask` `[B, T]` marks real (unpadded) frames."""
         per_frame, per_clip = self.encoder(features, mask)  # [B, T, d], [B, d]
-        cond = per_frame if self.conditioning == "frame" else per_clip
-        x = repeat(self.query, "d -> b t d", b=features.shape[0], t=features.shape[1])  # [B, T, d]
-        if self.concat is not None:
-            if cond.ndim == 2:
-                cond = repeat(cond, "b d -> b t d", t=x.shape[1])
+        cond: torch.Tensor | None = per_frame if self.conditioning == "frame" else per_clip
+        x = self.query.expand(features.shape[0], features.shape[1], -1)  # [B, T, d]
+        if self.concat is not None and cond is not None:
+            if cond.dim() == 2:
+                cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
             x, cond = self.concat(torch.cat([x, cond], dim=-1)), None  # [B, T, d]
         for block in self.blocks:
             x = block(x, cond, mask)  # [B, T, d]

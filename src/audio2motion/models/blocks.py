@@ -1,7 +1,7 @@
 """The residual motion block: pre-norm, temporal mixing, DenseFiLM, dropout, residual add."""
 
 import torch
-from einops import rearrange
+from einops.layers.torch import Rearrange
 from torch import nn
 
 from audio2motion.models.densefilm import DenseFiLM
@@ -15,7 +15,8 @@ class DilatedConv(nn.Module):
     def __init__(self, dim: int, kernel_size: int, dilation: int, causal: bool):
         super().__init__()
         reach = (kernel_size - 1) * dilation
-        self.padding = (reach, 0) if causal else (reach // 2, reach - reach // 2)
+        self.padding = [reach, 0] if causal else [reach // 2, reach - reach // 2]
+        self.to_channels, self.to_frames = Rearrange("b t d -> b d t"), Rearrange("b d t -> b t d")
         self.conv = nn.Conv1d(dim, dim, kernel_size, dilation=dilation)
         self.act = nn.GELU()
         self.proj = nn.Linear(dim, dim)
@@ -25,9 +26,8 @@ class DilatedConv(nn.Module):
         beyond a window's edge do, so padding a clip leaves its real frames' output as it was."""
         if mask is not None:
             h = h * mask.unsqueeze(-1)
-        h = rearrange(h, "b t d -> b d t")
-        h = self.conv(nn.functional.pad(h, self.padding))  # [B, d, T]
-        return self.proj(self.act(rearrange(h, "b d t -> b t d")))  # [B, T, d]
+        h = self.conv(nn.functional.pad(self.to_channels(h), self.padding))  # [B, d, T]
+        return self.proj(self.act(self.to_frames(h)))  # [B, T, d]
 
 
 class SelfAttention(nn.Module):
@@ -40,7 +40,7 @@ class SelfAttention(nn.Module):
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """`mask` `[B, T]` marks real frames; no frame attends to padded ones."""
-        future = None
+        future: torch.Tensor | None = None
         if self.causal:
             frames = h.shape[1]
             future = torch.ones(frames, frames, dtype=torch.bool, device=h.device).triu(1)  # True = hidden
@@ -87,6 +87,6 @@ class ResidualMotionBlock(nn.Module):
         h = self.norm(x)  # [B, T, d]
         for mixer in self.mixers:
             h = mixer(h, mask)  # [B, T, d]
-        if cond is not None:
+        if self.film is not None and cond is not None:  # film None: an unconditioned stack
             h = self.film(h, cond)  # [B, T, d]
         return x + self.dropout(h)

@@ -1,7 +1,6 @@
 """DenseFiLM: feature-wise affine modulation of motion features by a condition (Audio2Photoreal, EDGE)."""
 
 import torch
-from einops import rearrange
 from torch import nn
 
 
@@ -21,7 +20,7 @@ class DenseFiLM(nn.Module):
 
     def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         params = self.proj(self.act(cond))  # [B, 2d] or [B, T, 2d]
-        if params.ndim == 2:
-            params = rearrange(params, "b d -> b 1 d")  # [B, 1, 2d]
+        if params.dim() == 2:
+            params = params.unsqueeze(1)  # [B, 1, 2d]
         scale, shift = params.chunk(2, dim=-1)  # [B, T or 1, d] each
         return (1 + scale) * h + shift  # [B, T, d]
