@@ -37,8 +37,11 @@ def test_tiny_benchmark_reports_every_row(tmp_path):
             for rule in RULES:
                 values = report["results"][name][method][rule]
                 assert list(values) == list(METRICS) and all(np.isfinite(v) for v in values.values())
-        truth = report["results"][name][GROUND_TRUTH]["overall"]
-        assert truth["nmse"] == 0 and truth["correlation"] == 1 and truth["beat_alignment"] > 0.5
+        truth = report["results"][name][GROUND_TRUTH]
+        assert truth["overall"]["nmse"] == 0 and truth["overall"]["correlation"] == 1
+        # the bob of the rhythm rule turns on the beats; the other rules' channels move with loudness and
+        # pitch, so over all channels together the beats are harder to find
+        assert truth["rhythm"]["beat_alignment"] > 0.8
         assert 0.9 < report["results"][name]["mean_pose"]["overall"]["nmse"] < 1.5
     table = (tmp_path / "results.md").read_text()
     for method in methods:  # a summary row, and a row per metric for each set

@@ -126,7 +126,9 @@ def load_exported(path: Path, file_format: str) -> tuple[Callable[[np.ndarray], 
     import onnxruntime
 
     props = {prop.key: prop.value for prop in onnx.load(str(path), load_external_data=False).metadata_props}
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: its graph optimiser notes what it cannot fold
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     return lambda waveform: session.run(None, {"waveform": waveform})[0], json.loads(props[METADATA])
 
 

@@ -86,15 +86,21 @@ class MotionGenerator(nn.Module):
         `[T, D]` in the data's units, T = floor(duration x fps). A model of convolutions alone
         (`model.context` set) runs window by window with the context its convolutions read on each side,
         which is exactly one pass, and ignores `overlap`; one with attention blends overlapping windows."""
-        overlap = self._overlap(overlap)
-        return Motion(self._motion(self.featurizer(waveform, sample_rate), overlap), self.layout)
+        return self.motion_from_features(self.featurizer(waveform, sample_rate), overlap)
+
+    @torch.inference_mode()
+    def motion_from_features(self, features: torch.Tensor, overlap: int | None = None) -> Motion:
+        """Motion for audio features `[T, F]` as this model's featurizer computes them (the clips of a
+        data set built with the checkpoint's feature settings hold them); see generate."""
+        features = features.to(self.featurizer.window.device)
+        return Motion(self._motion(features, self._overlap(overlap)), self.layout)
 
     @torch.inference_mode()
     def generate_file(self, path: str | Path, overlap: int | None = None) -> Motion:
         """Motion for an audio file, as `generate` gives for its samples, read block by block
         so that memory stays bounded however long the file is (features are 35 floats a frame).
         Raises InputError naming the file for audio that cannot be read or analysed."""
-        overlap = self._overlap(overlap)
+        self._overlap(overlap)  # checked before any reading
         with audio_blocks(path) as (sample_rate, blocks):
             stream = FeatureStream(self.featurizer, sample_rate)
             try:
@@ -109,7 +115,7 @@ class MotionGenerator(nn.Module):
             features.append(stream.finish())
         except ValueError as err:
             raise InputError(f"{path}: {err}") from err
-        return Motion(self._motion(torch.cat(features), overlap), self.layout)
+        return self.motion_from_features(torch.cat(features), overlap)
 
     def _overlap(self, overlap: int | None) -> int:
         """`overlap` checked, or the default of a third of the window."""

@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
+from audio2motion.audio_io import load_audio
 from audio2motion.data.cache import cache_key, read_cache, write_cache
 from audio2motion.data.folder import Clip, FolderReader, load_clip
 from audio2motion.data.synthetic import generator_settings, rules_from_config, write_synthetic_dataset
@@ -183,6 +184,11 @@ class MotionDataModule(L.LightningDataModule):
             )
         for problem in problems:
             log.warning("left out (data.on_error=skip): %s", problem)
+
+    def clip_audio(self, name: str) -> tuple[torch.Tensor, int]:
+        """The audio file of clip `name` as read: `[channels, samples]` and its sample rate."""
+        pairs, _ = self.reader.pairs(self.root)
+        return load_audio(pairs[name].audio)
 
     @property
     def feature_dim(self) -> int:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from audio2motion.training.atomic_checkpoint_io import AtomicCheckpointIO
@@ -80,4 +81,17 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         log.info(message)
         print(message)
+    _log_hparams(trainer, cfg, metrics)
     return metrics
+
+
+def _log_hparams(trainer: L.Trainer, cfg: DictConfig, metrics: dict[str, float]) -> None:
+    """TensorBoard's HPARAMS tab: the run's settings beside its final validation metrics (`final/...`),
+    so that runs compare in one table."""
+    settings = OmegaConf.to_container(cfg, resolve=True)
+    params = {key: settings[key] for key in ("model", "data", "features", "trainer", "seed")}
+    final = {f"final/{key.split('/', 1)[-1]}": value for key, value in metrics.items()}
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(params, final)
+            logger.experiment.flush()  # fit has finalised the logger: nothing else would write these out

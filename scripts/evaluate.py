@@ -1,0 +1,76 @@
+"""Checkpoint + data set -> report: `python scripts/evaluate.py ckpt=PATH data=aistpp data.root=DIR`.
+
+Generates motion for every clip of the test split (`split=`), scores it, the ground truth and the mean
+pose with audio2motion.metrics, and writes `report.json` and `report.md` into the run folder
+(`hydra.run.dir=` picks it). See conf/evaluate.yaml and README.md (Evaluation).
+"""
+
+import json
+import os
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from audio2motion import load_model
+from audio2motion.atomic import atomic_write
+from audio2motion.checkpoint import read_checkpoint
+from audio2motion.errors import InputError, exit_on_user_error
+from audio2motion.evaluation import evaluate, report_markdown
+from audio2motion.hardware import hardware
+
+SPLITS = ("train", "val", "test")
+os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    with exit_on_user_error():
+        if cfg.split not in SPLITS:
+            raise InputError(f"split={cfg.split}: must be one of {', '.join(SPLITS)}")
+        started = time.perf_counter()
+        generator = load_model(cfg.ckpt, device=cfg.device)
+        features = read_checkpoint(cfg.ckpt)["hyper_parameters"]["features"]
+        datamodule = instantiate(cfg.data, fps=generator.fps, features=features)
+        datamodule.prepare_data()
+        datamodule.setup()
+        clips = datamodule.clips[cfg.split]
+        if not clips:
+            raise InputError(f"{cfg.data.root}: the {cfg.split} split has no clips")
+        if clips[0].motion.shape[1] != generator.layout["dim"]:
+            raise InputError(
+                f"{cfg.data.root}: its motion has {clips[0].motion.shape[1]} channels, the model's "
+                f"{generator.layout['dim']} ({cfg.ckpt}): another data set or layout"
+            )
+    report = evaluate(generator, clips, progress=cfg.progress)
+    report = {
+        "settings": {
+            "ckpt": str(cfg.ckpt),
+            "data_root": str(cfg.data.root),
+            "split": cfg.split,
+            "clips": len(clips),
+            "seconds": sum(len(clip.motion) for clip in clips) / generator.fps,
+            "fps": generator.fps,
+            "layout": generator.layout["skeleton"]["name"] if generator.layout["skeleton"] else "channels",
+        },
+        "hardware": hardware(),
+        "seconds": time.perf_counter() - started,
+        **report,
+    }
+    out = Path(HydraConfig.get().runtime.output_dir)
+    with atomic_write(out / "report.json") as handle:
+        handle.write(json.dumps(report, indent=2).encode())
+    with atomic_write(out / "report.md") as handle:
+        handle.write(report_markdown(report).encode())
+    generated = report["metrics"]["generated"]
+    print(
+        f"{len(clips)} clips scored in {report['seconds']:.1f} s: nmse {generated['nmse']:.4g}, "
+        f"beat alignment {generated['beat_alignment'] or float('nan'):.3f}; {out / 'report.md'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""Score a checkpoint on clips with the field's measures (scripts/evaluate.py): generated motion, ground
+truth and the mean pose side by side.
+
+Skeleton measures work on joint positions from forward kinematics, each at the rate its source uses:
+the AIST++ features (FID_k, FID_g, diversity) at 60 fps from positions relative to the first frame's
+root, as Bailando computes them; EDGE's PFC at 30 fps; foot skating and jerk in metres and seconds at the
+motion's rate; beat alignment with Bailando's windows in seconds (see metrics/beats.py).
+"""
+
+import math
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from audio2motion.data.folder import Clip
+from audio2motion.inference import MotionGenerator
+from audio2motion.metrics import (
+    FEATURE_FPS,
+    beat_alignment,
+    correlation,
+    diversity,
+    fid,
+    foot_skating,
+    geometric_features,
+    jerk,
+    kinetic_features,
+    motion_beats,
+    nmse,
+    physical_foot_contact,
+    track_beats,
+)
+from audio2motion.motion.layout import joint_positions, skeleton_of
+from audio2motion.motion.skeleton import SMPL_JOINTS
+
+METRICS = ("beat_alignment", "fid_k", "fid_g", "diversity", "foot_skating", "pfc", "jerk", "nmse")
+SOURCES = ("generated", "ground_truth", "mean_pose")
+PFC_FPS = 30.0  # EDGE's rate
+PFC_FEET = ("left_ankle", "left_foot", "right_ankle", "right_foot")  # EDGE's order: SMPL 7, 10, 8, 11
+
+
+def resample(points: np.ndarray, fps: float, new_fps: float) -> np.ndarray:
+    """`points` `[T, ...]` at `fps`, linearly interpolated to `new_fps` over the same span of time."""
+    if fps == new_fps:
+        return points
+    times = np.arange(int((len(points) - 1) * new_fps / fps) + 1) / new_fps
+    flat = points.reshape(len(points), -1)
+    source = np.arange(len(points)) / fps
+    return np.stack([np.interp(times, source, column) for column in flat.T], axis=1).reshape(
+        len(times), *points.shape[1:]
+    )
+
+
+def clip_scores(motion: np.ndarray, truth: np.ndarray, music: np.ndarray, layout: dict, scale: np.ndarray):
+    """Per-clip measures of motion `[T, D]` against the truth `[T, D]` and the music's beat frames, and
+    the clip's AIST++ features (None without an SMPL body). `scale` `[D]` evens out channels for the beats
+    and jerk of layouts without a skeleton."""
+    fps, skeleton = float(layout["fps"]), skeleton_of(layout)
+    scores = {"nmse": nmse(motion, truth), "correlation": correlation(motion, truth)}
+    if skeleton is None:
+        scores |= {
+            "beat_alignment": beat_alignment(music, motion_beats(motion / scale, fps), fps),
+            "jerk": jerk(motion / scale, fps),
+        }
+        return scores, None
+    positions = joint_positions(torch.from_numpy(motion).double(), layout).numpy()  # [T, J, 3]
+    feet = [skeleton.joints.index(foot) for foot in skeleton.feet]
+    scores |= {
+        "beat_alignment": beat_alignment(music, motion_beats(positions, fps), fps),
+        "jerk": jerk(positions, fps),
+        "foot_skating": foot_skating(positions, feet, fps),
+        "pfc": math.nan,
+    }
+    if all(foot in skeleton.joints for foot in PFC_FEET):
+        pfc_feet = [skeleton.joints.index(foot) for foot in PFC_FEET]
+        scores["pfc"] = physical_foot_contact(resample(positions, fps, PFC_FPS), pfc_feet, PFC_FPS)
+    features = None
+    if skeleton.joints[:22] == SMPL_JOINTS[:22] and len(motion) >= 3:  # the joints manual.py reads
+        relative = resample(positions - positions[0, 0], fps, FEATURE_FPS)
+        features = (kinetic_features(relative), geometric_features(relative))
+    return scores, features
+
+
+def evaluate(generator: MotionGenerator, clips: list[Clip], progress: bool = True) -> dict:
+    """Every measure for generated motion, ground truth and the mean pose over `clips`: `{"metrics":
+    {source: {metric: value or None}}, "per_clip": [...], "notes": {metric: why it is null}}`."""
+    layout, featurizer = generator.layout, generator.featurizer
+    fps = generator.fps
+    mean_pose = generator.motion_norm.mean.numpy()
+    scale = generator.motion_norm.std.numpy()
+    onset = _column(featurizer, "onset")
+    per_clip, features = [], {source: [] for source in SOURCES}
+    for clip in tqdm(clips, desc="evaluate", unit="clip", disable=not progress):
+        truth = clip.motion.numpy()
+        music = track_beats(clip.features[:, onset].numpy(), fps) if onset is not None else np.zeros(0, int)
+        motions = {
+            "generated": generator.motion_from_features(clip.features).values.numpy(),
+            "ground_truth": truth,
+            "mean_pose": np.tile(mean_pose, (len(truth), 1)),
+        }
+        row = {"clip": clip.name, "seconds": len(truth) / fps, "music_beats": len(music)}
+        for source, motion in motions.items():
+            row[source], clip_features = clip_scores(motion, truth, music, layout, scale)
+            if clip_features is not None:
+                features[source].append(clip_features)
+        per_clip.append(row)
+    return _summary(per_clip, features, layout, onset is not None)
+
+
+def _column(featurizer, name: str) -> int | None:
+    """Index of a one-channel feature in the featurizer's output, None when it is not computed."""
+    if name not in featurizer.features:
+        return None
+    before = featurizer.features[: featurizer.features.index(name)]
+    return sum(featurizer.settings["n_mels"] if f == "mel" else 1 for f in before)
+
+
+def _mean(values: list[float]) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def _summary(per_clip: list[dict], features: dict, layout: dict, has_onset: bool) -> dict:
+    notes = {}
+    if not has_onset:
+        notes["beat_alignment"] = "the checkpoint's features have no onset channel to find music beats in"
+    if layout.get("skeleton") is None:
+        for key in ("fid_k", "fid_g", "diversity", "foot_skating", "pfc"):
+            notes[key] = "needs joint positions: a model of a skeleton layout (data=aistpp or data=beat2)"
+    elif not features["ground_truth"]:
+        for key in ("fid_k", "fid_g", "diversity"):
+            notes[key] = "the AIST++ features need an SMPL body (the first 22 SMPL joints)"
+    elif len(features["ground_truth"]) < 2:
+        for key in ("fid_k", "fid_g", "diversity"):
+            notes[key] = f"needs at least 2 clips (a covariance, a pair); the test split has {len(per_clip)}"
+    metrics = {}
+    for source in SOURCES:
+        rows = [row[source] for row in per_clip]
+        summary = {key: _mean([r.get(key) for r in rows]) for key in METRICS if key not in notes}
+        summary["correlation"] = _mean([r["correlation"] for r in rows])
+        if features[source] and "fid_k" not in notes:
+            real = [np.stack([f[i] for f in features["ground_truth"]]) for i in range(2)]
+            mine = [np.stack([f[i] for f in features[source]]) for i in range(2)]
+            summary["fid_k"], summary["fid_g"] = fid(mine[0], real[0]), fid(mine[1], real[1])
+            summary["diversity"] = {
+                "kinetic": diversity(mine[0], real[0]),
+                "geometric": diversity(mine[1], real[1]),
+            }
+        metrics[source] = {key: summary.get(key) for key in (*METRICS, "correlation")}
+    return {"metrics": metrics, "per_clip": per_clip, "notes": notes}
+
+
+def report_markdown(report: dict) -> str:
+    """report.json's numbers as a Markdown page: settings, the table, notes, hardware."""
+    settings = report["settings"]
+    lines = [
+        f"# Evaluation of {settings['ckpt']}",
+        "",
+        f"{settings['clips']} clips of the {settings['split']} split of {settings['data_root']} "
+        f"({settings['seconds']:.1f} s of audio at {settings['fps']:g} fps), {report['seconds']:.1f} s on "
+        f"{report['hardware']}.",
+        "",
+        "| metric | " + " | ".join(s.replace("_", " ") for s in SOURCES) + " |",
+        "|---|" + "---:|" * len(SOURCES),
+    ]
+    metrics = report["metrics"]
+    for key in (*METRICS, "correlation"):
+        values = [metrics[source][key] for source in SOURCES]
+        if key == "diversity":
+            for part in ("kinetic", "geometric"):
+                cells = [_cell(v[part] if v else None) for v in values]
+                lines.append(f"| diversity ({part}) | " + " | ".join(cells) + " |")
+        else:
+            lines.append(f"| {key} | " + " | ".join(_cell(v) for v in values) + " |")
+    lines += ["", DEFINITIONS]
+    if report["notes"]:
+        lines += ["", "Empty cells:"] + [f"- {key}: {why}" for key, why in report["notes"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+DEFINITIONS = (
+    "beat_alignment: Bailando's score of motion beats against music beats (higher is better); fid_k, "
+    "fid_g: FID of the AIST++ kinetic (72) and geometric (32) features against the ground truth's, "
+    "normalised by the ground truth's statistics (lower is better); diversity: mean distance between "
+    "clips' features (near the ground truth's is better); foot_skating: fraction of frames with a "
+    "grounded foot sliding; pfc: EDGE's physical foot contact score (lower is better); jerk: mean "
+    "magnitude of the third derivative of joint positions, m/s^3 (channels in standard deviations/s^3 "
+    "without a skeleton); nmse: squared error over the truth's variance (the mean pose is about 1); "
+    "correlation: mean per-channel Pearson correlation with the truth."
+)

@@ -1,0 +1,26 @@
+"""The field's measures of generated motion, defined as the papers define them so that numbers compare
+with published tables (each module names its source)."""
+
+from audio2motion.metrics.aist_features import FEATURE_FPS, geometric_features, kinetic_features
+from audio2motion.metrics.beats import beat_alignment, motion_beats, music_beats, track_beats
+from audio2motion.metrics.distribution import diversity, fid, frechet_distance
+from audio2motion.metrics.ground_truth import correlation, nmse
+from audio2motion.metrics.physical import foot_skating, jerk, physical_foot_contact
+
+__all__ = [
+    "FEATURE_FPS",
+    "beat_alignment",
+    "correlation",
+    "diversity",
+    "fid",
+    "foot_skating",
+    "frechet_distance",
+    "geometric_features",
+    "jerk",
+    "kinetic_features",
+    "motion_beats",
+    "music_beats",
+    "nmse",
+    "physical_foot_contact",
+    "track_beats",
+]

@@ -1,0 +1,64 @@
+"""TensorBoard pictures and sound of one validation clip while training runs, to look and listen."""
+
+import logging
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.trainer.states import TrainerFn
+
+from audio2motion.errors import InputError
+from audio2motion.plots import channel_figure, motion_strip
+
+log = logging.getLogger(__name__)
+
+
+class ValidationMedia(L.Callback):
+    """After the first validation and then every `every_n_epochs`, TensorBoard gets for validation clip
+    `clip` (its first `seconds`): `val/channels`, a figure of predicted against true channels over time;
+    `val/motion`, `frames` frames of the predicted motion over the truth, drawn as the videos draw them
+    (a stick figure for skeleton layouts); and `val/audio`, the clip's sound, at the same step."""
+
+    def __init__(
+        self,
+        every_n_epochs: int = 5,
+        clip: int = 0,
+        seconds: float = 8.0,
+        channels: int = 6,
+        frames: int = 8,
+        frame_size: int = 160,
+    ):
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
+        self.every_n_epochs, self.clip, self.seconds = every_n_epochs, clip, seconds
+        self.channels, self.frames, self.frame_size = channels, frames, frame_size
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        fitting = trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking
+        if not fitting or not trainer.is_global_zero or trainer.current_epoch % self.every_n_epochs:
+            return
+        loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
+        clips = trainer.datamodule.clips["val"]
+        if not loggers or not clips:
+            return
+        clip = clips[min(self.clip, len(clips) - 1)]
+        layout = module.hparams.layout
+        frames = min(len(clip.motion), max(1, round(self.seconds * layout["fps"])))
+        features = clip.features[None, :frames].to(module.device)  # [1, T, F]
+        with torch.no_grad():
+            normalised = module(
+                features, torch.ones(features.shape[:2], dtype=torch.bool, device=module.device)
+            )
+        pred = module.motion_norm.inverse(normalised.float())[0].cpu().numpy()  # [T, D]
+        truth = clip.motion[:frames].numpy()
+        writer, step = loggers[0].experiment, trainer.global_step
+        writer.add_figure("val/channels", channel_figure(pred, truth, layout, self.channels), step)
+        strip = motion_strip(pred, truth, layout, self.frames, self.frame_size)
+        writer.add_image("val/motion", strip, step, dataformats="HWC")
+        try:  # clips may come from the feature cache, their audio files gone since
+            waveform, sample_rate = trainer.datamodule.clip_audio(clip.name)
+        except (InputError, KeyError) as err:
+            log.warning("val/audio left out: the audio of clip %s cannot be read (%s)", clip.name, err)
+            return
+        sound = waveform.float().mean(0)[: round(frames / layout["fps"] * sample_rate)].clamp(-1, 1)
+        writer.add_audio("val/audio", sound[None], step, sample_rate=sample_rate)

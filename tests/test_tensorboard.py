@@ -1,0 +1,74 @@
+"""What TensorBoard shows after a two-epoch run, and scripts/plot_run.py's pictures of it."""
+
+import pytest
+from conftest import run_script
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+SCALARS = [
+    "train/loss", "train/recon", "train/velocity", "train/grad_norm",
+    "val/loss", "val/recon", "val/velocity", "val/nmse", "val/nmse_mean_pose",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    base = tmp_path_factory.mktemp("tb")
+    result = run_script(
+        "train.py",
+        "experiment=tiny",
+        "trainer.max_epochs=2",
+        "callbacks.validation_media.every_n_epochs=1",
+        f"hydra.run.dir={base}/run",
+        f"paths.data_dir={base}/data",
+        "callbacks.progress_bar.refresh_rate=0",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return base / "run"
+
+
+def test_every_tag_is_there_after_two_epochs(run_dir):
+    files = sorted((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    scalars, images, audio, hparams = set(), {}, {}, set()
+    for path in files:
+        events = EventAccumulator(str(path), size_guidance={"scalars": 0, "images": 0, "audio": 0})
+        events.Reload()
+        scalars |= set(events.Tags()["scalars"])
+        for tag in events.Tags()["images"]:
+            images.setdefault(tag, []).extend(e.step for e in events.Images(tag))
+        for tag in events.Tags()["audio"]:
+            audio.setdefault(tag, []).extend(events.Audio(tag))
+        for event in EventFileLoader(str(path)).Load():
+            hparams |= {v.tag for v in event.summary.value if v.metadata.plugin_data.plugin_name == "hparams"}
+    assert set(SCALARS) <= scalars
+    assert any("lr" in tag for tag in scalars)
+    assert {"final/nmse", "final/nmse_mean_pose"} <= scalars  # the metrics beside the hparams
+    assert hparams == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
+    # the first validation and then every epoch (every_n_epochs=1): two steps, the same for each
+    assert len(images["val/channels"]) == 2 and images["val/motion"] == images["val/channels"]
+    clip = audio["val/audio"]
+    assert len(clip) == 2 and clip[0].sample_rate == 16000
+    assert clip[0].length_frames == 16000 * 6  # the tiny set's 6 s clips: all of the first val clip
+
+
+def test_plot_run_writes_the_curves_and_the_last_drawn_clip(run_dir, tmp_path):
+    result = run_script("scripts/plot_run.py", str(run_dir), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "clip_channels.png",
+        "clip_motion.png",
+        "curves.png",
+    ]
+    assert Image.open(tmp_path / "curves.png").size == (800, 1200)  # five panels of 2.4 inches at 100 dpi
+    width, height = Image.open(tmp_path / "clip_motion.png").size
+    assert (width, height) == (8 * 160, 2 * 160)  # 8 frames, predicted over true
+
+
+def test_plot_run_refuses_a_folder_without_a_run(tmp_path):
+    result = run_script("scripts/plot_run.py", str(tmp_path))
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"error: {tmp_path}: no TensorBoard event files with scalars (was logger=none?)"
+    )
