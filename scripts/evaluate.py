@@ -19,7 +19,7 @@ from audio2motion import load_model
 from audio2motion.atomic import atomic_write
 from audio2motion.checkpoint import read_checkpoint
 from audio2motion.errors import InputError, exit_on_user_error
-from audio2motion.evaluation import evaluate, report_markdown
+from audio2motion.evaluation import evaluate, format_value, report_markdown
 from audio2motion.hardware import hardware
 
 SPLITS = ("train", "val", "test")
@@ -40,12 +40,12 @@ def main(cfg: DictConfig) -> None:
         clips = datamodule.clips[cfg.split]
         if not clips:
             raise InputError(f"{cfg.data.root}: the {cfg.split} split has no clips")
-        if clips[0].motion.shape[1] != generator.layout["dim"]:
+        if datamodule.layout["channels"] != generator.layout["channels"]:
             raise InputError(
-                f"{cfg.data.root}: its motion has {clips[0].motion.shape[1]} channels, the model's "
-                f"{generator.layout['dim']} ({cfg.ckpt}): another data set or layout"
+                f"{cfg.data.root}: its motion channels are not those the model was trained on ({cfg.ckpt}): "
+                "another data set, layout or reader setting"
             )
-    report = evaluate(generator, clips, progress=cfg.progress)
+        report = evaluate(generator, clips, progress=cfg.progress)
     report = {
         "settings": {
             "ckpt": str(cfg.ckpt),
@@ -65,10 +65,10 @@ def main(cfg: DictConfig) -> None:
         handle.write(json.dumps(report, indent=2).encode())
     with atomic_write(out / "report.md") as handle:
         handle.write(report_markdown(report).encode())
-    generated = report["metrics"]["generated"]
+    nmse, alignment = (format_value(report["metrics"]["generated"][k]) for k in ("nmse", "beat_alignment"))
     print(
-        f"{len(clips)} clips scored in {report['seconds']:.1f} s: nmse {generated['nmse']:.4g}, "
-        f"beat alignment {generated['beat_alignment'] or float('nan'):.3f}; {out / 'report.md'}"
+        f"{len(clips)} clips scored in {report['seconds']:.1f} s: nmse {nmse}, beat alignment {alignment} "
+        f"(every measure in {out / 'report.md'})"
     )
 
 

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from audio2motion import load_model
 from audio2motion.errors import InputError, exit_on_user_error
-from audio2motion.export import FORMATS, METADATA, export
+from audio2motion.export import METADATA, export, suffix
 
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -22,13 +22,12 @@ os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[
 @hydra.main(version_base="1.3", config_path="../conf", config_name="export")
 def main(cfg: DictConfig) -> None:
     with exit_on_user_error():
-        if cfg.format not in FORMATS:
-            raise InputError(f"format={cfg.format}: must be one of {', '.join(FORMATS)}")
-        started = time.perf_counter()
-        generator = load_model(cfg.ckpt)
-        out = Path(cfg.out) if cfg.out else Path(cfg.ckpt).with_suffix(FORMATS[cfg.format])
+        beside_ckpt = Path(cfg.ckpt).with_suffix(suffix(cfg.format))  # checks the format first
+        out = Path(cfg.out) if cfg.out else beside_ckpt
         if not out.parent.is_dir():
             raise InputError(f"{out}: its folder does not exist")
+        started = time.perf_counter()
+        generator = load_model(cfg.ckpt)
         info = export(generator, out, cfg.format, cfg.check.seconds, cfg.check.tolerance)
     print(
         f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {cfg.format}) in "

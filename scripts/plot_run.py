@@ -49,8 +49,11 @@ def main(argv: list[str] | None = None) -> None:
         curves, images = read_events(args.run_dir)
         if not curves:
             raise InputError(f"{args.run_dir}: no TensorBoard event files with scalars (was logger=none?)")
-    out = args.out or args.run_dir / "plots"
-    out.mkdir(parents=True, exist_ok=True)
+        out = args.out or args.run_dir / "plots"
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # a file of that name, or a file in its path
+            raise InputError(f"{out}: cannot be the output folder ({err.strerror or err})") from err
     with atomic_write(out / "curves.png") as handle:
         run_figure(curves).savefig(handle, format="png")
     for tag, png in images.items():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from audio2motion.metrics import beat_alignment, motion_beats, music_beats
+from audio2motion.metrics import beat_alignment, motion_beats, music_beats, track_beats
 
 SR, FPS = 22050, 30
 
@@ -89,3 +89,13 @@ def test_music_beats_agree_with_librosa_on_a_drum_loop(bpm):
     hits = sum(np.abs(reference - beat).min() <= 0.07 for beat in ours)
     precision, recall = hits / len(ours), hits / len(reference)
     assert 2 * precision * recall / (precision + recall) >= 0.95, (ours, reference)
+
+
+def test_short_clips_give_beats_inside_them_or_none():
+    rng = np.random.default_rng(0)
+    for frames in [1, 2, 3, 5, 10, 20, 30, 45, 60]:  # shorter than two beat periods, some of them
+        for _ in range(20):
+            beats = track_beats(rng.random(frames), FPS)
+            assert np.all((beats >= 0) & (beats < frames)) and np.all(np.diff(beats) > 0), (frames, beats)
+    audio, truth = clicks(128, seconds=2.5)  # four clicks
+    assert np.abs(music_beats(audio, SR, FPS) - truth).max() <= 1

@@ -122,6 +122,8 @@ def test_export_that_would_not_match_writes_nothing(ckpt, tmp_path):
     [
         (["format=tflite"], "format=tflite: must be one of torchscript, onnx"),
         (["out=/nonexistent/dir/m.pt"], "/nonexistent/dir/m.pt: its folder does not exist"),
+        (["out=/tmp"], "/tmp: is a folder; out= names the file to write"),
+        (["format=tflite", "out=/tmp/m.tflite"], "format=tflite: must be one of torchscript, onnx"),
     ],
 )
 def test_unusable_arguments_give_one_line(ckpt, args, message):

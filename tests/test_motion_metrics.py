@@ -49,6 +49,37 @@ def test_kinetic_features_of_steady_motion_and_free_fall():
     assert features[5, 1] == pytest.approx(np.mean(np.square(averaged)), rel=1e-4)
 
 
+def kinetic_by_the_definition(positions: np.ndarray) -> np.ndarray:
+    """AIST++'s kinetic features written out frame by frame and joint by joint: for each frame i of
+    1..T-1, the velocity averaged over the steps k = i-2..i+2 that exist (p[k] - p[k-1]) and the
+    acceleration over those with a step after them too, at 60 fps."""
+    frames, dt = len(positions), 1 / 60
+    out = []
+    for joint in range(positions.shape[1]):
+        horizontal = vertical = expenditure = 0.0
+        for i in range(1, frames):
+            steps = [
+                positions[k, joint] - positions[k - 1, joint] for k in range(i - 2, i + 3) if 1 <= k < frames
+            ]
+            velocity = np.sum(steps, axis=0) / (len(steps) * dt)
+            horizontal += velocity[0] ** 2 + velocity[2] ** 2
+            vertical += velocity[1] ** 2
+            turns = [
+                (positions[k + 1, joint] - 2 * positions[k, joint] + positions[k - 1, joint]) / dt**2
+                for k in range(i - 2, i + 3)
+                if 1 <= k < frames - 1
+            ]
+            expenditure += np.linalg.norm(np.mean(turns, axis=0))
+        out += [horizontal / (frames - 1), vertical / (frames - 1), expenditure / (frames - 1)]
+    return np.array(out)
+
+
+@pytest.mark.parametrize("frames", [3, 4, 7, 40])
+def test_kinetic_features_equal_the_definition_on_random_motion(frames):
+    positions = np.random.default_rng(frames).standard_normal((frames, 24, 3)).cumsum(axis=0) * 0.01
+    assert kinetic_features(positions) == pytest.approx(kinetic_by_the_definition(positions), rel=1e-5)
+
+
 def test_geometric_features_of_standing_walking_and_bent_knees():
     names = [(test, joints) for test, joints, _ in MANUAL_FEATURES]
     fast = [i for i, (test, _) in enumerate(names) if test == "fast"]  # wrists, ankles, root

@@ -19,7 +19,7 @@ def run_dir(tmp_path_factory):
         "train.py",
         "experiment=tiny",
         "trainer.max_epochs=2",
-        "callbacks.validation_media.every_n_epochs=1",
+        "callbacks.validation_media.every_n_validations=1",
         f"hydra.run.dir={base}/run",
         f"paths.data_dir={base}/data",
         "callbacks.progress_bar.refresh_rate=0",
@@ -45,7 +45,7 @@ def test_every_tag_is_there_after_two_epochs(run_dir):
     assert any("lr" in tag for tag in scalars)
     assert {"final/nmse", "final/nmse_mean_pose"} <= scalars  # the metrics beside the hparams
     assert hparams == {"_hparams_/experiment", "_hparams_/session_start_info", "_hparams_/session_end_info"}
-    # the first validation and then every epoch (every_n_epochs=1): two steps, the same for each
+    # the first validation and then every one (every_n_validations=1): two steps, the same for each
     assert len(images["val/channels"]) == 2 and images["val/motion"] == images["val/channels"]
     clip = audio["val/audio"]
     assert len(clip) == 2 and clip[0].sample_rate == 16000

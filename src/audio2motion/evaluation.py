@@ -14,6 +14,7 @@ import torch
 from tqdm import tqdm
 
 from audio2motion.data.folder import Clip
+from audio2motion.errors import InputError
 from audio2motion.inference import MotionGenerator
 from audio2motion.metrics import (
     FEATURE_FPS,
@@ -75,26 +76,38 @@ def clip_scores(motion: np.ndarray, truth: np.ndarray, music: np.ndarray, layout
         pfc_feet = [skeleton.joints.index(foot) for foot in PFC_FEET]
         scores["pfc"] = physical_foot_contact(resample(positions, fps, PFC_FPS), pfc_feet, PFC_FPS)
     features = None
-    if skeleton.joints[:22] == SMPL_JOINTS[:22] and len(motion) >= 3:  # the joints manual.py reads
-        relative = resample(positions - positions[0, 0], fps, FEATURE_FPS)
+    body = aist_joints(skeleton.joints)
+    if body and len(motion) >= 3:
+        relative = resample(positions[:, :body] - positions[0, 0], fps, FEATURE_FPS)
         features = (kinetic_features(relative), geometric_features(relative))
     return scores, features
 
 
+def aist_joints(joints: tuple[str, ...]) -> int:
+    """How many leading joints the AIST++ features use: SMPL's 24 (72 kinetic features), the 22 SMPL
+    body joints of an SMPL-X skeleton (66), or 0 for other skeletons (manual.py reads joints up to 21)."""
+    if joints[:24] == SMPL_JOINTS:
+        return 24
+    return 22 if joints[:22] == SMPL_JOINTS[:22] else 0
+
+
 def evaluate(generator: MotionGenerator, clips: list[Clip], progress: bool = True) -> dict:
     """Every measure for generated motion, ground truth and the mean pose over `clips`: `{"metrics":
-    {source: {metric: value or None}}, "per_clip": [...], "notes": {metric: why it is null}}`."""
-    layout, featurizer = generator.layout, generator.featurizer
-    fps = generator.fps
-    mean_pose = generator.motion_norm.mean.numpy()
-    scale = generator.motion_norm.std.numpy()
-    onset = _column(featurizer, "onset")
+    {source: {metric: value or None}}, "per_clip": [...], "notes": {metric: why it is null},
+    "warnings": [caveats on the numbers]}`."""
+    layout, fps = generator.layout, generator.fps
+    mean_pose = generator.motion_norm.mean.cpu().numpy()
+    scale = generator.motion_norm.std.cpu().numpy()
+    onset = generator.featurizer.offsets.get("onset")
     per_clip, features = [], {source: [] for source in SOURCES}
     for clip in tqdm(clips, desc="evaluate", unit="clip", disable=not progress):
         truth = clip.motion.numpy()
         music = track_beats(clip.features[:, onset].numpy(), fps) if onset is not None else np.zeros(0, int)
+        generated = generator.motion_from_features(clip.features).values.cpu().numpy()
+        if not np.isfinite(generated).all():
+            raise InputError(f"clip {clip.name}: the model's motion for it holds NaN or infinite values")
         motions = {
-            "generated": generator.motion_from_features(clip.features).values.numpy(),
+            "generated": generated,
             "ground_truth": truth,
             "mean_pose": np.tile(mean_pose, (len(truth), 1)),
         }
@@ -107,32 +120,41 @@ def evaluate(generator: MotionGenerator, clips: list[Clip], progress: bool = Tru
     return _summary(per_clip, features, layout, onset is not None)
 
 
-def _column(featurizer, name: str) -> int | None:
-    """Index of a one-channel feature in the featurizer's output, None when it is not computed."""
-    if name not in featurizer.features:
-        return None
-    before = featurizer.features[: featurizer.features.index(name)]
-    return sum(featurizer.settings["n_mels"] if f == "mel" else 1 for f in before)
-
-
 def _mean(values: list[float]) -> float | None:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     return float(np.mean(finite)) if finite else None
 
 
 def _summary(per_clip: list[dict], features: dict, layout: dict, has_onset: bool) -> dict:
-    notes = {}
+    notes, skeleton = {}, skeleton_of(layout)
     if not has_onset:
         notes["beat_alignment"] = "the checkpoint's features have no onset channel to find music beats in"
-    if layout.get("skeleton") is None:
+    if skeleton is None:
         for key in ("fid_k", "fid_g", "diversity", "foot_skating", "pfc"):
             notes[key] = "needs joint positions: a model of a skeleton layout (data=aistpp or data=beat2)"
-    elif not features["ground_truth"]:
+    else:
+        if not all(foot in skeleton.joints for foot in PFC_FEET):
+            notes["pfc"] = f"needs the joints {', '.join(PFC_FEET)}"
+        counted = len(features["ground_truth"])
         for key in ("fid_k", "fid_g", "diversity"):
-            notes[key] = "the AIST++ features need an SMPL body (the first 22 SMPL joints)"
-    elif len(features["ground_truth"]) < 2:
-        for key in ("fid_k", "fid_g", "diversity"):
-            notes[key] = f"needs at least 2 clips (a covariance, a pair); the test split has {len(per_clip)}"
+            if not aist_joints(skeleton.joints):
+                notes[key] = "the AIST++ features need the SMPL body joints (SMPL or SMPL-X skeletons)"
+            elif counted < 2:
+                notes[key] = (
+                    f"needs at least 2 clips of 3 frames or more (a covariance, a pair); {counted} of the "
+                    f"{len(per_clip)} clips scored"
+                )
+    warnings = []
+    if features["ground_truth"] and "fid_k" not in notes:
+        real = [np.stack([f[i] for f in features["ground_truth"]]) for i in range(2)]
+        for name, values in zip(("kinetic", "geometric"), real, strict=True):
+            still = int((values.std(axis=0) < 1e-8).sum())
+            if still:
+                warnings.append(
+                    f"fid: {still} of the {values.shape[1]} {name} features do not vary over the "
+                    f"{len(values)} real clips; normalising by their spread (as Bailando does) makes FID "
+                    "huge: score more clips"
+                )
     metrics = {}
     for source in SOURCES:
         rows = [row[source] for row in per_clip]
@@ -147,7 +169,7 @@ def _summary(per_clip: list[dict], features: dict, layout: dict, has_onset: bool
                 "geometric": diversity(mine[1], real[1]),
             }
         metrics[source] = {key: summary.get(key) for key in (*METRICS, "correlation")}
-    return {"metrics": metrics, "per_clip": per_clip, "notes": notes}
+    return {"metrics": metrics, "per_clip": per_clip, "notes": notes, "warnings": warnings}
 
 
 def report_markdown(report: dict) -> str:
@@ -168,17 +190,20 @@ def report_markdown(report: dict) -> str:
         values = [metrics[source][key] for source in SOURCES]
         if key == "diversity":
             for part in ("kinetic", "geometric"):
-                cells = [_cell(v[part] if v else None) for v in values]
+                cells = [format_value(v[part] if v else None) for v in values]
                 lines.append(f"| diversity ({part}) | " + " | ".join(cells) + " |")
         else:
-            lines.append(f"| {key} | " + " | ".join(_cell(v) for v in values) + " |")
+            lines.append(f"| {key} | " + " | ".join(format_value(v) for v in values) + " |")
     lines += ["", DEFINITIONS]
     if report["notes"]:
         lines += ["", "Empty cells:"] + [f"- {key}: {why}" for key, why in report["notes"].items()]
+    if report["warnings"]:
+        lines += ["", "Caveats:"] + [f"- {warning}" for warning in report["warnings"]]
     return "\n".join(lines) + "\n"
 
 
-def _cell(value: float | None) -> str:
+def format_value(value: float | None) -> str:
+    """A measure for a table: four significant digits, or nothing for a null."""
     return "" if value is None else f"{value:.4g}"
 
 

@@ -22,6 +22,13 @@ FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
 METADATA = "audio2motion.json"  # the TorchScript extra file, and the ONNX metadata key, holding `metadata`
 
 
+def suffix(file_format: str) -> str:
+    """The file suffix of an export format; InputError for an unknown one."""
+    if file_format not in FORMATS:
+        raise InputError(f"format={file_format}: must be one of {', '.join(FORMATS)}")
+    return FORMATS[file_format]
+
+
 def metadata(generator: MotionGenerator, file_format: str) -> dict:
     """What a program needs to use an exported file: its input and output, rate, fps and channel layout."""
     one_pass = file_format == "onnx" and generator.model.context is None
@@ -79,7 +86,14 @@ def save_torchscript(generator: MotionGenerator, path: Path) -> None:
 
 def save_onnx(generator: MotionGenerator, path: Path) -> None:
     """OnePass through the ONNX exporter (torch.export), with the metadata in the file's properties."""
-    import onnx  # the `export` extra
+    try:
+        import onnx
+        import onnxruntime  # noqa: F401  (the check loads the file with it)
+        import onnxscript  # noqa: F401  (torch.onnx.export's dynamo path)
+    except ImportError as err:
+        raise InputError(
+            f'format=onnx needs the export extra ({err.name} is missing): pip install "audio2motion[export]"'
+        ) from err
 
     sample_rate = generator.featurizer.sample_rate
     example = torch.zeros(1, sample_rate * 2)
@@ -148,8 +162,9 @@ def export(
     motion `generate` gives (largest difference at most `tolerance`) on `seconds` of a test sound and on
     an odd length shorter than that (a file fixed to one length fails). Returns the metadata, lengths
     and largest difference; InputError when the file falls short."""
-    if file_format not in FORMATS:
-        raise InputError(f"format={file_format}: must be one of {', '.join(FORMATS)}")
+    suffix(file_format)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; out= names the file to write")
     info = metadata(generator, file_format)
     rate = generator.featurizer.sample_rate
     if info["max_frames"] is not None:  # the longest input a one-pass file matches generate on

@@ -192,7 +192,9 @@ def format_report(report: dict, command: str, hardware: str) -> str:
         f"`{command}` on {hardware}: {report['wall_seconds']:.0f} s in all.",
         "NMSE is the squared error over the target's variance (0 is perfect, the mean pose about 1), "
         "correlation the mean per-channel Pearson correlation, beat alignment Bailando's score of motion "
-        "beats against onsets in the audio (ground truth gives the reference).",
+        "beats against the music's tracked beats, over the channels of each rule (ground truth gives the "
+        "reference: the rhythm rule's bob turns on the beats; other rules' channels follow loudness and "
+        "pitch).",
         "",
         "| method | train s | "
         + " | ".join(f"NMSE {name}" for name in SETS)

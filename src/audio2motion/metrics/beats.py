@@ -45,8 +45,9 @@ def track_beats(onset: np.ndarray, fps: float, tightness: float = 100.0) -> np.n
         return np.zeros(0, dtype=int)
     period = beat_period(onset, fps)
     strength = onset / onset.std()
-    smooth = np.exp(-0.5 * (np.arange(-period, period + 1) * 32.0 / period) ** 2)
-    local = np.convolve(strength, smooth, mode="same")
+    reach = int(round(period))
+    smooth = np.exp(-0.5 * (np.arange(-reach, reach + 1) * 32.0 / period) ** 2)
+    local = np.convolve(strength, smooth)[reach : reach + len(onset)]  # centred, as long as the clip
     gaps = np.arange(int(round(period / 2)), int(round(2 * period)) + 1)  # frames back to the previous beat
     penalty = -tightness * np.log(gaps / period) ** 2
     score, previous = local.copy(), np.full(len(onset), -1)
@@ -68,7 +69,7 @@ def track_beats(onset: np.ndarray, fps: float, tightness: float = 100.0) -> np.n
         beats.append(previous[beats[-1]])
     beats = np.array(beats[::-1])
     # Leading and trailing beats on weak onsets (silence before and after the music) are not beats.
-    at_beats = np.convolve(local[beats], np.hanning(5), mode="same")
+    at_beats = np.convolve(local[beats], np.hanning(5))[2 : 2 + len(beats)]
     strong = np.flatnonzero(at_beats >= 0.5 * np.sqrt(np.mean(at_beats**2)))
     return beats[strong[0] : strong[-1] + 1] if len(strong) else beats
 

@@ -14,28 +14,32 @@ log = logging.getLogger(__name__)
 
 
 class ValidationMedia(L.Callback):
-    """After the first validation and then every `every_n_epochs`, TensorBoard gets for validation clip
-    `clip` (its first `seconds`): `val/channels`, a figure of predicted against true channels over time;
-    `val/motion`, `frames` frames of the predicted motion over the truth, drawn as the videos draw them
-    (a stick figure for skeleton layouts); and `val/audio`, the clip's sound, at the same step."""
+    """After the first validation of training and then every `every_n_validations`, TensorBoard gets for
+    validation clip `clip` (its first `seconds`; one training window for models with attention, which
+    inference runs window by window): `val/channels`, a figure of predicted against true channels over
+    time; `val/motion`, `frames` frames of the predicted motion over the truth, drawn as the videos draw
+    them (a stick figure for skeleton layouts); and `val/audio`, the clip's sound, at the same step."""
 
     def __init__(
         self,
-        every_n_epochs: int = 5,
+        every_n_validations: int = 5,
         clip: int = 0,
         seconds: float = 8.0,
         channels: int = 6,
         frames: int = 8,
         frame_size: int = 160,
     ):
-        if every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}")
-        self.every_n_epochs, self.clip, self.seconds = every_n_epochs, clip, seconds
+        if every_n_validations < 1:
+            raise ValueError(f"every_n_validations must be at least 1, got {every_n_validations}")
+        self.every_n_validations, self.clip, self.seconds = every_n_validations, clip, seconds
+        self.validations = 0  # of this process's training, sanity check not counted
         self.channels, self.frames, self.frame_size = channels, frames, frame_size
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        fitting = trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking
-        if not fitting or not trainer.is_global_zero or trainer.current_epoch % self.every_n_epochs:
+        if trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking or not trainer.is_global_zero:
+            return
+        self.validations += 1
+        if (self.validations - 1) % self.every_n_validations:
             return
         loggers = [logger for logger in trainer.loggers if isinstance(logger, TensorBoardLogger)]
         clips = trainer.datamodule.clips["val"]
@@ -44,6 +48,8 @@ class ValidationMedia(L.Callback):
         clip = clips[min(self.clip, len(clips) - 1)]
         layout = module.hparams.layout
         frames = min(len(clip.motion), max(1, round(self.seconds * layout["fps"])))
+        if module.model.context is None:  # attention sees whole windows: show what inference computes
+            frames = min(frames, module.hparams.window)
         features = clip.features[None, :frames].to(module.device)  # [1, T, F]
         with torch.no_grad():
             normalised = module(
