@@ -62,7 +62,7 @@ def main(cfg: DictConfig) -> None:
     }
     out = Path(HydraConfig.get().runtime.output_dir)
     with atomic_write(out / "report.json") as handle:
-        handle.write(json.dumps(report, indent=2).encode())
+        handle.write(json.dumps(report, indent=2, allow_nan=False).encode())
     with atomic_write(out / "report.md") as handle:
         handle.write(report_markdown(report).encode())
     nmse, alignment = (format_value(report["metrics"]["generated"][k]) for k in ("nmse", "beat_alignment"))

@@ -113,7 +113,9 @@ def evaluate(generator: MotionGenerator, clips: list[Clip], progress: bool = Tru
         }
         row = {"clip": clip.name, "seconds": len(truth) / fps, "music_beats": len(music)}
         for source, motion in motions.items():
-            row[source], clip_features = clip_scores(motion, truth, music, layout, scale)
+            scores, clip_features = clip_scores(motion, truth, music, layout, scale)
+            # NaN (no music beats, too few frames) is null: report.json stays standard JSON
+            row[source] = {key: value if math.isfinite(value) else None for key, value in scores.items()}
             if clip_features is not None:
                 features[source].append(clip_features)
         per_clip.append(row)

@@ -97,9 +97,9 @@ class AudioFeaturizer(nn.Module):
         self.register_buffer("fbanks", fbanks, persistent=False)  # [n_fft/2+1, n_mels]
         widths = {"mel": n_mels, "onset": 1, "rms": 1, "centroid": 1}
         self.offsets: dict[str, int] = {}  # each selected feature's first channel
+        self.dim = 0  # feature channels F
         for name in self.features:
-            self.offsets[name] = sum(widths[n] for n in self.features[: self.features.index(name)])
-        self.dim = sum(widths[name] for name in self.features)  # feature channels F
+            self.offsets[name], self.dim = self.dim, self.dim + widths[name]
         self.register_buffer("bin_hz", torch.linspace(0, sample_rate / 2, n_fft // 2 + 1), persistent=False)
 
     @torch.jit.unused  # Python checks and resampling; exported models script `analyse` (see export.py)
