@@ -108,7 +108,7 @@ def save_onnx(generator: MotionGenerator, path: Path) -> None:
             output_names=["motion"],
             dynamic_shapes={"waveform": {0: torch.export.Dim("channels", min=1, max=64), 1: samples}},
             # onnxscript's optimizer drops the `+ 1e-8` of log(mel + log_floor) as if it added zero, which
-            # moves quiet bands' log mel by up to 0.1 (checked with onnxscript 0.7.2)
+            # moves quiet bands' log mel by up to 0.16 (checked with onnxscript 0.7.2)
             optimize=False,
             verbose=False,
         )
