@@ -17,7 +17,6 @@ from omegaconf import DictConfig
 
 from audio2motion import load_model
 from audio2motion.atomic import atomic_write
-from audio2motion.checkpoint import read_checkpoint
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.evaluation import evaluate, format_value, report_markdown
 from audio2motion.hardware import hardware
@@ -33,7 +32,8 @@ def main(cfg: DictConfig) -> None:
             raise InputError(f"split={cfg.split}: must be one of {', '.join(SPLITS)}")
         started = time.perf_counter()
         generator = load_model(cfg.ckpt, device=cfg.device)
-        features = read_checkpoint(cfg.ckpt)["hyper_parameters"]["features"]
+        # the checkpoint's feature settings (all but fps, which data.fps is), so that clips match the model
+        features = {k: v for k, v in generator.featurizer.settings.items() if k != "fps"}
         datamodule = instantiate(cfg.data, fps=generator.fps, features=features)
         datamodule.prepare_data()
         datamodule.setup()

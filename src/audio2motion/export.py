@@ -77,15 +77,15 @@ class OnePass(nn.Module):
         return generator.motion_norm.inverse(motion)
 
 
-def save_torchscript(generator: MotionGenerator, path: Path) -> None:
+def save_torchscript(generator: MotionGenerator, path: Path, info: dict) -> None:
     """MotionGenerator.forward, scripted (windows, featurizer and all) and frozen (weights folded in
-    as constants where TorchScript can; forward is all the file holds)."""
-    extra = {METADATA: json.dumps(metadata(generator, "torchscript"))}
+    as constants where TorchScript can; forward is all the file holds), with `info` as its metadata."""
+    extra = {METADATA: json.dumps(info)}
     torch.jit.save(torch.jit.freeze(torch.jit.script(generator.eval())), str(path), _extra_files=extra)
 
 
-def save_onnx(generator: MotionGenerator, path: Path) -> None:
-    """OnePass through the ONNX exporter (torch.export), with the metadata in the file's properties."""
+def save_onnx(generator: MotionGenerator, path: Path, info: dict) -> None:
+    """OnePass through the ONNX exporter (torch.export), with `info` in the file's metadata properties."""
     try:
         import onnx
         import onnxruntime  # noqa: F401  (the check loads the file with it)
@@ -113,7 +113,7 @@ def save_onnx(generator: MotionGenerator, path: Path) -> None:
             verbose=False,
         )
     model = program.model_proto
-    onnx.helper.set_model_props(model, {METADATA: json.dumps(metadata(generator, "onnx"))})
+    onnx.helper.set_model_props(model, {METADATA: json.dumps(info)})
     onnx.save(model, str(path))
 
 
@@ -171,7 +171,7 @@ def export(
         seconds = min(seconds, info["max_frames"] / generator.fps)
     lengths = [int(seconds * rate), int(seconds * rate * 0.61) | 1]
     with atomic_path(path) as tmp:
-        (save_torchscript if file_format == "torchscript" else save_onnx)(generator, tmp)
+        (save_torchscript if file_format == "torchscript" else save_onnx)(generator, tmp, info)
         run, _ = load_exported(tmp, file_format)
         difference = 0.0
         for samples in lengths:

@@ -33,6 +33,7 @@ class ValidationMedia(L.Callback):
             raise ValueError(f"every_n_validations must be at least 1, got {every_n_validations}")
         self.every_n_validations, self.clip, self.seconds = every_n_validations, clip, seconds
         self.validations = 0  # of this process's training, sanity check not counted
+        self.sound: tuple[torch.Tensor, int] | None = None  # the clip's audio, read once
         self.channels, self.frames, self.frame_size = channels, frames, frame_size
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
@@ -61,10 +62,12 @@ class ValidationMedia(L.Callback):
         writer.add_figure("val/channels", channel_figure(pred, truth, layout, self.channels), step)
         strip = motion_strip(pred, truth, layout, self.frames, self.frame_size)
         writer.add_image("val/motion", strip, step, dataformats="HWC")
-        try:  # clips may come from the feature cache, their audio files gone since
-            waveform, sample_rate = trainer.datamodule.clip_audio(clip.name)
-        except (InputError, KeyError) as err:
-            log.warning("val/audio left out: the audio of clip %s cannot be read (%s)", clip.name, err)
-            return
-        sound = waveform.float().mean(0)[: round(frames / layout["fps"] * sample_rate)].clamp(-1, 1)
-        writer.add_audio("val/audio", sound[None], step, sample_rate=sample_rate)
+        if self.sound is None:
+            try:  # clips may come from the feature cache, their audio files gone since
+                waveform, sample_rate = trainer.datamodule.clip_audio(clip.name)
+            except (InputError, KeyError) as err:
+                log.warning("val/audio left out: the audio of clip %s cannot be read (%s)", clip.name, err)
+                return
+            mono = waveform.float().mean(0)[: round(frames / layout["fps"] * sample_rate)].clamp(-1, 1)
+            self.sound = mono, sample_rate
+        writer.add_audio("val/audio", self.sound[0][None], step, sample_rate=self.sound[1])
