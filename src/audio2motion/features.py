@@ -62,7 +62,7 @@ class AudioFeaturizer(nn.Module):
         fps: float = 30.0,
         sample_rate: int = 16000,
         n_fft: int = 1024,
-        n_mels: int = 32,
+        n_mels: int = 16,
         f_min: float = 0.0,
         f_max: float | None = None,
         log_floor: float = 1e-8,
