@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from audio2motion.models.blocks import ResidualMotionBlock
+from audio2motion.models.blocks import ResidualMotionBlock, residual_stack
 
 
 class AudioEncoder(nn.Module):
@@ -52,7 +52,7 @@ class Audio2Motion(nn.Module):
         blocks: int = 8,
         mixing: tuple[str, ...] = ("conv",),
         kernel_size: int = 3,
-        dilations: tuple[int, ...] = (1, 2, 4, 8),
+        dilations: tuple[int, ...] = (1, 2, 4, 8, 16),
         heads: int = 4,
         causal: bool = False,
         dropout: float = 0.1,
@@ -71,18 +71,8 @@ class Audio2Motion(nn.Module):
         self.encoder = AudioEncoder(feature_dim, dim, encoder_layers, kernel_size, causal, dropout)
         self.query = nn.Parameter(torch.randn(dim) * 0.02)
         self.concat = nn.Linear(2 * dim, dim) if modulation == "concat" else None
-        self.blocks = nn.ModuleList(
-            ResidualMotionBlock(
-                dim,
-                tuple(mixing),
-                kernel_size,
-                dilations[i % len(dilations)],
-                heads,
-                causal,
-                dropout,
-                film=modulation == "film",
-            )
-            for i in range(blocks)
+        self.blocks = residual_stack(
+            dim, blocks, mixing, kernel_size, dilations, heads, causal, dropout, film=modulation == "film"
         )
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, motion_dim)

@@ -90,3 +90,23 @@ class ResidualMotionBlock(nn.Module):
         if self.film is not None and cond is not None:  # film None: an unconditioned stack
             h = self.film(h, cond)  # [B, T, d]
         return x + self.dropout(h)
+
+
+def residual_stack(
+    dim: int,
+    blocks: int,
+    mixing: tuple[str, ...],
+    kernel_size: int,
+    dilations: tuple[int, ...],
+    heads: int,
+    causal: bool,
+    dropout: float,
+    film: bool,
+) -> nn.ModuleList:
+    """`blocks` residual motion blocks; block i's convolution dilates by `dilations[i % len(dilations)]`."""
+    return nn.ModuleList(
+        ResidualMotionBlock(
+            dim, tuple(mixing), kernel_size, dilations[i % len(dilations)], heads, causal, dropout, film
+        )
+        for i in range(blocks)
+    )
