@@ -1,8 +1,10 @@
-"""Plain torch.nn modules: DenseFiLM, residual motion blocks, the audio encoder and the full model."""
+"""Plain torch.nn modules: DenseFiLM, residual motion blocks, the audio encoder, the full model and the
+diffusion denoiser."""
 
 from audio2motion.models.audio2motion import Audio2Motion
 from audio2motion.models.blocks import ResidualMotionBlock
+from audio2motion.models.denoiser import MotionDenoiser
 from audio2motion.models.densefilm import DenseFiLM
 from audio2motion.models.normalizer import Normalizer
 
-__all__ = ["Audio2Motion", "DenseFiLM", "Normalizer", "ResidualMotionBlock"]
+__all__ = ["Audio2Motion", "DenseFiLM", "MotionDenoiser", "Normalizer", "ResidualMotionBlock"]

@@ -49,13 +49,17 @@ class ValidationMedia(L.Callback):
         clip = clips[min(self.clip, len(clips) - 1)]
         layout = module.hparams.layout
         frames = min(len(clip.motion), max(1, round(self.seconds * layout["fps"])))
-        if module.model.context is None:  # attention sees whole windows: show what inference computes
-            frames = min(frames, module.hparams.window)
+        if module.diffusion is not None or module.model.context is None:
+            frames = min(frames, module.hparams.window)  # one window, as the model was trained on
         features = clip.features[None, :frames].to(module.device)  # [1, T, F]
+        mask = torch.ones(features.shape[:2], dtype=torch.bool, device=module.device)
         with torch.no_grad():
-            normalised = module(
-                features, torch.ones(features.shape[:2], dtype=torch.bool, device=module.device)
-            )
+            if module.diffusion is None:
+                normalised = module(features, mask)
+            else:  # a sample, with the validation seed
+                normalised = module.sample(
+                    {"features": features, "mask": mask}, module.hparams.objective["val_seed"]
+                )
         pred = module.motion_norm.inverse(normalised.float())[0].cpu().numpy()  # [T, D]
         truth = clip.motion[:frames].numpy()
         writer, step = loggers[0].experiment, trainer.global_step

@@ -5,8 +5,9 @@ import math
 import lightning as L
 import torch
 
+from audio2motion.diffusion import diffusion_from_config, sampling_settings
 from audio2motion.errors import DivergedError, InputError
-from audio2motion.models import Audio2Motion, Normalizer
+from audio2motion.models import Audio2Motion, MotionDenoiser, Normalizer
 from audio2motion.motion.layout import joint_positions
 
 
@@ -36,6 +37,7 @@ class Audio2MotionModule(L.LightningModule):
         feature_dim: int,
         window: int,
         max_nonfinite_steps: int = 10,
+        objective: dict | None = None,
     ):
         super().__init__()
         if max_nonfinite_steps < 1:
@@ -44,11 +46,17 @@ class Audio2MotionModule(L.LightningModule):
             raise InputError(
                 "model.loss.joint_weight > 0 needs motion with a skeleton (data=aistpp or data=beat2)"
             )
+        objective = objective or {"name": "regression"}
+        if objective["name"] not in ("regression", "diffusion"):
+            raise InputError(f"objective must be regression or diffusion, got {objective['name']!r}")
         self.save_hyperparameters(logger=False)
-        self.model = Audio2Motion(feature_dim, layout["dim"], **net)
+        self.diffusion = diffusion_from_config(objective)
+        network = Audio2Motion if self.diffusion is None else MotionDenoiser
+        self.model = network(feature_dim, layout["dim"], **net)
         self.feature_norm = Normalizer(feature_dim)
         self.motion_norm = Normalizer(layout["dim"])
         self._val_sums: dict[str, torch.Tensor] = {}
+        self._val_batches = 0  # seeds each validation batch's diffusion noise
         self._step_finite, self._step_clips = [], []  # of the micro-batches of the coming optimiser step
         self.nonfinite_steps, self._nonfinite_streak = 0, 0  # skipped steps: in all, and in a row
 
@@ -63,10 +71,17 @@ class Audio2MotionModule(L.LightningModule):
         return self.model(self.feature_norm(features) * mask.unsqueeze(-1), mask)
 
     def _losses(self, batch: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+        """Loss terms, the prediction's clean motion and the target, both normalised `[B, T, D]`.
+        Diffusion: the network's prediction from a noisy window at a random step (seeded in validation,
+        so that epochs compare), its error as `recon`, and the auxiliary terms on the clean motion it
+        implies."""
         target = self.motion_norm(batch["motion"])  # [B, T, D]
-        pred = self(batch["features"], batch["mask"])  # [B, T, D]
-        mask = batch["mask"].unsqueeze(-1).to(pred.dtype)  # [B, T, 1]
-        recon = ((pred - target).pow(2) * mask).sum() / (mask.sum() * pred.shape[-1])
+        mask = batch["mask"].unsqueeze(-1).to(target.dtype)  # [B, T, 1]
+        if self.diffusion is None:
+            pred = self(batch["features"], batch["mask"])  # [B, T, D]
+            recon = ((pred - target).pow(2) * mask).sum() / (mask.sum() * pred.shape[-1])
+        else:
+            pred, recon = self._denoising(batch, target, mask)
         vel_mask = mask[:, 1:] * mask[:, :-1]  # [B, T-1, 1]
         vel_err = (pred.diff(dim=1) - target.diff(dim=1)).pow(2) * vel_mask
         velocity = vel_err.sum() / (vel_mask.sum().clamp(min=1) * pred.shape[-1])
@@ -83,6 +98,40 @@ class Audio2MotionModule(L.LightningModule):
             losses["joints"] = (error * mask).sum() / mask.sum()
             total = total + weights["joint_weight"] * losses["joints"]
         return {"loss": total, **losses}, pred, target
+
+    def _denoising(
+        self, batch: dict, target: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Clean motion implied by the denoiser's prediction `[B, T, D]`, and the prediction's error."""
+        objective, diffusion = self.hparams.objective, self.diffusion
+        generator = None
+        if not self.training:
+            generator = torch.Generator().manual_seed(objective["val_seed"] + self._val_batches)
+            self._val_batches += 1
+        batch_size = target.shape[0]
+        t = torch.randint(0, diffusion.timesteps, (batch_size,), generator=generator).to(target.device)
+        noise = torch.randn(target.shape, generator=generator).to(target.device)
+        keep = torch.rand(batch_size, generator=generator).to(target.device) >= objective["audio_dropout"]
+        if not self.training:
+            keep[:] = True  # validation scores the conditional model
+        noisy = diffusion.noisy(target, t, noise)
+        audio = self.model.encode(self.feature_norm(batch["features"]) * mask, batch["mask"])
+        prediction = self.model(noisy, t, audio, keep, batch["mask"])  # [B, T, D]
+        error = (prediction - diffusion.target(target, t, noise)).pow(2) * mask
+        return diffusion.clean(prediction, noisy, t), error.sum() / (mask.sum() * target.shape[-1])
+
+    def sample(self, batch: dict, seed: int, **overrides) -> torch.Tensor:
+        """Normalised motion `[B, T, D]` sampled for a batch's audio (diffusion), with the objective's
+        sampling settings (see GaussianDiffusion.sample) unless overridden."""
+        mask = batch["mask"]
+        audio = self.model.encode(self.feature_norm(batch["features"]) * mask.unsqueeze(-1), mask)
+        return self.diffusion.sample(
+            lambda x, t, keep: self.model(x, t, audio, keep, mask),
+            (mask.shape[0], mask.shape[1], self.motion_norm.mean.shape[0]),
+            torch.Generator().manual_seed(seed),
+            device=mask.device,
+            **sampling_settings(self.hparams.objective, **overrides),
+        )
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         losses, _, _ = self._losses(batch)
@@ -131,7 +180,7 @@ class Audio2MotionModule(L.LightningModule):
         self.nonfinite_steps, self._nonfinite_streak = checkpoint.get("nonfinite_steps", [0, 0])
 
     def on_validation_epoch_start(self) -> None:
-        self._val_sums = {}
+        self._val_sums, self._val_batches = {}, 0
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         losses, pred, target = self._losses(batch)
@@ -139,6 +188,8 @@ class Audio2MotionModule(L.LightningModule):
         # Synced so that every process agrees on the best checkpoint's name.
         self.log("val/loss", losses.pop("loss"), prog_bar=True, batch_size=batch_size, sync_dist=True)
         self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=batch_size, sync_dist=True)
+        if self.diffusion is not None:  # the error of samples, not of one denoising step
+            pred = self.sample(batch, self.hparams.objective["val_seed"] + batch_idx)
         # Per-channel sums over real frames for the normalised error of the model and of the mean pose.
         mask = batch["mask"]  # [B, T]
         pred, target = pred[mask].float(), target[mask].float()  # [N, D]

@@ -21,6 +21,7 @@ def build_module(cfg: DictConfig, datamodule) -> Audio2MotionModule:
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     module = Audio2MotionModule(
         **model_cfg,
+        objective=OmegaConf.to_container(cfg.objective, resolve=True),
         features=OmegaConf.to_container(cfg.features, resolve=True),
         layout=datamodule.layout,
         feature_dim=datamodule.feature_dim,
