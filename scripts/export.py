@@ -28,6 +28,11 @@ def main(cfg: DictConfig) -> None:
             raise InputError(f"{out}: its folder does not exist")
         started = time.perf_counter()
         generator = load_model(cfg.ckpt)
+        if generator.diffusion is not None:
+            raise InputError(
+                f"{cfg.ckpt}: export takes regression models; this one samples (objective=diffusion): "
+                "its sampler loop and constraints run in scripts/infer.py"
+            )
         info = export(generator, out, cfg.format, cfg.check.seconds, cfg.check.tolerance)
     print(
         f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB, {cfg.format}) in "

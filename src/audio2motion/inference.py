@@ -10,9 +10,10 @@ from torch import nn
 from audio2motion.audio_io import audio_blocks
 from audio2motion.checkpoint import read_checkpoint, unreadable_checkpoint
 from audio2motion.data.windows import window_starts
+from audio2motion.diffusion import diffusion_from_config, sampling_settings
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer, FeatureStream, channels_first, mono_samples, num_frames
-from audio2motion.models import Audio2Motion, Normalizer
+from audio2motion.models import Audio2Motion, MotionDenoiser, Normalizer
 from audio2motion.motion.layout import joint_positions
 
 PARTS = ("model", "feature_norm", "motion_norm")
@@ -39,6 +40,27 @@ class Motion:
         return joint_positions(self.values, self.layout)
 
 
+def blend_windows(windows: torch.Tensor, starts: list[int], frames: int, overlap: int) -> torch.Tensor:
+    """Windows `[N, W, D]` starting at `starts` -> `[frames, D]`, with linear cross-fades over each
+    `overlap` frames; a window's weight never reaches 0 inside it."""
+    window = windows.shape[1]
+    ramp = torch.ones(window, device=windows.device)
+    if overlap:
+        edge = torch.arange(1, overlap + 1, device=windows.device) / (overlap + 1)
+        ramp[:overlap], ramp[-overlap:] = edge, edge.flip(0)
+    total = torch.zeros(frames, windows.shape[-1], device=windows.device)
+    weight = torch.zeros(frames, 1, device=windows.device)
+    for i, start in enumerate(starts):
+        w = ramp.clone()
+        if i == 0:
+            w[:overlap] = 1  # nothing before the first window to blend with
+        if i == len(starts) - 1:
+            w[window - overlap :] = 1
+        total[start : start + window] += w[:, None] * windows[i]
+        weight[start : start + window] += w[:, None]
+    return total / weight  # [T, D]
+
+
 class MotionGenerator(nn.Module):
     """Featurizer, normalisation and model rebuilt from a checkpoint; `generate` runs them on a waveform.
 
@@ -46,6 +68,10 @@ class MotionGenerator(nn.Module):
     each window, the context its convolutions need on both sides, so the result is exactly one pass; a
     model with attention or per-clip conditioning runs windows that overlap by `overlap` frames,
     `windows_per_batch` at a time, and blends them with linear cross-fades over each overlap.
+
+    A diffusion model samples: window after window, each constrained to repeat the `overlap` frames it
+    shares with the one before, so that long motion has no seams; `seed` picks the sample, `constraints`
+    fix frames or channels (editing), `sampling` overrides the checkpoint's sampler settings.
     """
 
     windows_per_batch: Final = 32  # Final: a TorchScript constant
@@ -57,7 +83,10 @@ class MotionGenerator(nn.Module):
         self.fps = float(layout["fps"])
         self.window = int(hparams["window"])
         self.featurizer = AudioFeaturizer(fps=layout["fps"], **hparams["features"])
-        self.model = Audio2Motion(hparams["feature_dim"], layout["dim"], **hparams["net"])
+        self.objective = hparams.get("objective") or {"name": "regression"}  # older checkpoints: regression
+        self.diffusion = diffusion_from_config(self.objective)
+        network = Audio2Motion if self.diffusion is None else MotionDenoiser
+        self.model = network(hparams["feature_dim"], layout["dim"], **hparams["net"])
         self.feature_norm = Normalizer(hparams["feature_dim"])
         self.motion_norm = Normalizer(layout["dim"])
         for part in PARTS:
@@ -81,26 +110,45 @@ class MotionGenerator(nn.Module):
         return self._motion(features, self.window // 3)  # [T, D]
 
     @torch.inference_mode()
-    def generate(self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None) -> Motion:
+    def generate(
+        self, waveform: torch.Tensor, sample_rate: int, overlap: int | None = None, **sample
+    ) -> Motion:
         """`waveform` `[samples]` or `[channels, samples]` at `sample_rate` Hz -> Motion whose values are
         `[T, D]` in the data's units, T = floor(duration x fps). A model of convolutions alone
         (`model.context` set) runs window by window with the context its convolutions read on each side,
-        which is exactly one pass, and ignores `overlap`; one with attention blends overlapping windows."""
-        return self.motion_from_features(self.featurizer(waveform, sample_rate), overlap)
+        which is exactly one pass, and ignores `overlap`; one with attention blends overlapping windows.
+        Diffusion models take `sample` (see motion_from_features)."""
+        return self.motion_from_features(self.featurizer(waveform, sample_rate), overlap, **sample)
 
     @torch.inference_mode()
-    def motion_from_features(self, features: torch.Tensor, overlap: int | None = None) -> Motion:
+    def motion_from_features(
+        self,
+        features: torch.Tensor,
+        overlap: int | None = None,
+        seed: int = 0,
+        constraints: torch.Tensor | None = None,
+        sampling: dict | None = None,
+    ) -> Motion:
         """Motion for audio features `[T, F]` as this model's featurizer computes them (the clips of a
-        data set built with the checkpoint's feature settings hold them); see generate."""
-        features = features.to(self.featurizer.window.device)
-        return Motion(self._motion(features, self._overlap(overlap)), self.layout)
+        data set built with the checkpoint's feature settings hold them); see generate.
 
-    @torch.inference_mode()
-    def generate_file(self, path: str | Path, overlap: int | None = None) -> Motion:
-        """Motion for an audio file, as `generate` gives for its samples, read block by block
-        so that memory stays bounded however long the file is (features are 35 floats a frame).
-        Raises InputError naming the file for audio that cannot be read or analysed."""
-        self._overlap(overlap)  # checked before any reading
+        Diffusion models only: `seed` picks the sample (the same seed, the same motion); `constraints`
+        `[T, D]` in the data's units holds the values to keep and NaN elsewhere (a prefix, keyframes,
+        some channels); `sampling` overrides steps, sampler, guidance or eta."""
+        features = features.to(self.featurizer.window.device)
+        overlap = self._overlap(overlap)
+        if self.diffusion is None:
+            if constraints is not None or sampling:
+                raise ValueError(
+                    "constraints and sampling settings need a model trained with objective=diffusion"
+                )
+            return Motion(self._motion(features, overlap), self.layout)
+        return Motion(self._sampled(features, overlap, seed, constraints, sampling or {}), self.layout)
+
+    def features_file(self, path: str | Path) -> torch.Tensor:
+        """Features `[T, F]` of an audio file, read block by block so that memory stays bounded however
+        long the file is (features are a few dozen floats a frame). Raises InputError naming the file for
+        audio that cannot be read or analysed."""
         with audio_blocks(path) as (sample_rate, blocks):
             stream = FeatureStream(self.featurizer, sample_rate)
             try:
@@ -115,7 +163,13 @@ class MotionGenerator(nn.Module):
             features.append(stream.finish())
         except ValueError as err:
             raise InputError(f"{path}: {err}") from err
-        return self.motion_from_features(torch.cat(features), overlap)
+        return torch.cat(features)
+
+    @torch.inference_mode()
+    def generate_file(self, path: str | Path, overlap: int | None = None, **sample) -> Motion:
+        """Motion for an audio file, as `generate` gives for its samples (see features_file)."""
+        self._overlap(overlap)  # checked before any reading
+        return self.motion_from_features(self.features_file(path), overlap, **sample)
 
     def _overlap(self, overlap: int | None) -> int:
         """`overlap` checked, or the default of a third of the window."""
@@ -138,22 +192,7 @@ class MotionGenerator(nn.Module):
             group = starts[i : i + self.windows_per_batch]
             batches.append(self.model(torch.stack([normalised[s : s + window] for s in group])))  # [n, W, D]
         pred = self.motion_norm.inverse(torch.cat(batches))  # [N, W, D]
-        # Linear ramps over the overlaps; a window's weight never reaches 0 inside it.
-        ramp = torch.ones(window, device=pred.device)
-        if overlap:
-            edge = torch.arange(1, overlap + 1, device=pred.device) / (overlap + 1)
-            ramp[:overlap], ramp[-overlap:] = edge, edge.flip(0)
-        total = torch.zeros(frames, pred.shape[-1], device=pred.device)
-        weight = torch.zeros(frames, 1, device=pred.device)
-        for i, start in enumerate(starts):
-            w = ramp.clone()
-            if i == 0:
-                w[:overlap] = 1  # nothing before the first window to blend with
-            if i == len(starts) - 1:
-                w[window - overlap :] = 1
-            total[start : start + window] += w[:, None] * pred[i]
-            weight[start : start + window] += w[:, None]
-        return total / weight  # [T, D]
+        return blend_windows(pred, starts, frames, overlap)  # [T, D]
 
     def _exact_windows(self, features: torch.Tensor, before: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised features `[t, F]` -> motion `[t, D]` of a convolutional model, `window` frames at a
@@ -169,6 +208,52 @@ class MotionGenerator(nn.Module):
             pred = self.model(known[None, begin : min(stop + future, end)])[0]  # [w, D]
             motion.append(self.motion_norm.inverse(pred[start - begin : stop - begin]))
         return torch.cat(motion)  # [t, D]
+
+    def _sampled(
+        self,
+        features: torch.Tensor,
+        overlap: int,
+        seed: int,
+        constraints: torch.Tensor | None,
+        sampling: dict,
+    ) -> torch.Tensor:
+        """Features `[T, F]` -> one diffusion sample `[T, D]` (see motion_from_features).
+
+        All windows are denoised together and fused after every step (MultiDiffusion, Bar-Tal et al.,
+        2023): each frame becomes the cross-faded mean of the windows that hold it, as `blend_windows`
+        joins regression windows, and every window goes on from the fused motion. Neighbours thus denoise
+        their shared frames alike, so the motion runs on across window boundaries without a seam."""
+        frames, dim = features.shape[0], self.layout["dim"]
+        if constraints is not None and tuple(constraints.shape) != (frames, dim):
+            raise ValueError(
+                f"constraints must be [frames, channels] = [{frames}, {dim}], got {list(constraints.shape)}"
+            )
+        window = min(self.window, frames)
+        overlap = min(overlap, window - 1)
+        starts = window_starts(frames, window, window - overlap)
+        normalised = self.feature_norm(features)  # [T, F]
+        audio = self.model.encode(torch.stack([normalised[s : s + window] for s in starts]))  # [N, W, d]
+        generator = torch.Generator().manual_seed(seed)
+        inpaint = None
+        if constraints is not None:
+            known = self.motion_norm(constraints.to(features.device).float())[None]  # [1, T, D], NaN: free
+            inpaint = self.diffusion.replace(known.nan_to_num(), ~known.isnan(), generator)
+
+        def fuse(x: torch.Tensor, step: int | None) -> torch.Tensor:
+            motion = blend_windows(x, starts, frames, overlap)[None]  # [1, T, D]
+            if inpaint is not None:
+                motion = inpaint(motion, step)
+            return torch.stack([motion[0, s : s + window] for s in starts])  # [N, W, D]
+
+        windows = self.diffusion.sample(
+            lambda x, t, keep: self.model(x, t, audio, keep),
+            (len(starts), window, dim),
+            generator,
+            constrain=fuse,
+            device=features.device,
+            **sampling_settings(self.objective, **sampling),
+        )  # [N, W, D], fused: the windows agree where they overlap
+        return self.motion_norm.inverse(blend_windows(windows, starts, frames, overlap))  # [T, D]
 
     def stream(self, sample_rate: int) -> "MotionStream":
         """A MotionStream for audio at `sample_rate` Hz; needs a causal convolutional model."""
@@ -186,6 +271,8 @@ class MotionStream:
     """
 
     def __init__(self, generator: MotionGenerator, sample_rate: int):
+        if generator.diffusion is not None:
+            raise ValueError("streaming needs a regression model; this one samples (objective=diffusion)")
         if generator.model.context is None or generator.model.context[1] > 0:
             raise ValueError(
                 "streaming needs a causal model of convolutions alone (model=densefilm_causal); this one "
