@@ -174,3 +174,24 @@ def test_dataset_writer_refuses_a_folder_it_did_not_make(tmp_path):
     assert result.returncode == 1 and result.stderr.strip() == (
         f"error: {tmp_path}: holds files the generator did not make; pick an empty or new folder"
     )
+
+
+def test_two_way_rule_leans_either_side_per_beat_and_leaves_the_rest_alone():
+    rules = SyntheticRules(two_way=True)
+    plan = draw_clip(60.0, np.random.default_rng(3), rules)
+    motion = render_motion(plan, rules, 30.0, 60 * 16000, 16000)
+    t = np.arange(len(motion)) / 30.0
+    lean = motion[:, rules.channels.index("torso.lean")]
+    assert rules.channel_rules["torso.lean"] == "two_way" and motion.shape[1] == 10
+    # One side per beat, a half sine from click to click, the side drawn per beat with even odds.
+    side = plan.signs[plan.beat_index(t)]
+    np.testing.assert_allclose(lean, side * np.sin(np.pi * plan.beat_phase(t)), atol=1e-6)
+    assert 0.35 < (plan.signs > 0).mean() < 0.65 and len(plan.signs) > 60
+    # The other channels and the audio are those of the same draw without the rule.
+    plain = draw_clip(60.0, np.random.default_rng(3), SyntheticRules())
+    np.testing.assert_array_equal(
+        render_motion(plain, SyntheticRules(), 30.0, 60 * 16000, 16000), motion[:, :-1]
+    )
+    np.testing.assert_array_equal(
+        render_audio(plain, SyntheticRules(), 16000), render_audio(plan, rules, 16000)
+    )

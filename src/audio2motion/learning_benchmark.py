@@ -18,6 +18,7 @@ from audio2motion.audio_io import load_audio
 from audio2motion.baselines import NearestNeighbourRetrieval
 from audio2motion.data.datamodule import MotionDataModule
 from audio2motion.data.synthetic import (
+    ClipPlan,
     SyntheticRules,
     draw_clip,
     render_audio,
@@ -41,8 +42,11 @@ GROUND_TRUTH = "ground_truth"
 METRICS = ("nmse", "correlation", "beat_alignment")
 
 
-def write_suite(root: Path, suite: dict, rules: SyntheticRules, fps: float) -> None:
-    """`root/train` (training clips) and one folder per held-out set, all in the folder format."""
+def write_suite(
+    root: Path, suite: dict, rules: SyntheticRules, fps: float, sets: tuple[str, ...] = tuple(SETS)
+) -> list[ClipPlan]:
+    """`root/train` (training clips) and a folder per held-out set of `sets`, all in the folder format;
+    returns the held-out clips' plans."""
     write_synthetic_dataset(
         root / "train",
         suite["train_clips"],
@@ -55,7 +59,7 @@ def write_suite(root: Path, suite: dict, rules: SyntheticRules, fps: float) -> N
     rng = np.random.default_rng(suite["seed"] + 1)
     plans = [draw_clip(suite["duration"], rng, rules, heldout=True) for _ in range(suite["heldout_clips"])]
     square = replace(rules, timbre="square")
-    for name in SETS:
+    for name in sets:
 
         def clips(name=name):
             for i, plan in enumerate(plans):
@@ -74,17 +78,20 @@ def write_suite(root: Path, suite: dict, rules: SyntheticRules, fps: float) -> N
         write_clips(
             root / name, clips(), rules.channels, {"set": name, "suite": suite, "rules": asdict(rules)}
         )
+    return plans
 
 
-def train_variants(cfg: DictConfig, run_dir: Path) -> tuple[dict[str, Path], dict[str, float]]:
-    """Train each `benchmark.variants` entry (overrides of model.net) with the same data, trainer and seed;
-    its best checkpoint and training seconds."""
+def train_variants(
+    cfg: DictConfig, run_dir: Path, variants: dict[str, dict]
+) -> tuple[dict[str, Path], dict[str, float]]:
+    """Train `cfg` once per variant, its overrides (nested config data) merged in, with the same data,
+    trainer and seed; each one's best checkpoint and training seconds."""
     checkpoints, seconds = {}, {}
-    for name, overrides in cfg.benchmark.variants.items():
+    for name, overrides in variants.items():
         variant = copy.deepcopy(cfg)
         with open_dict(variant):
             variant.paths.output_dir = str(run_dir / name)
-            variant.model.net.merge_with(overrides or {})
+            variant.merge_with(overrides)
         start = time.perf_counter()
         train(variant)
         seconds[name] = time.perf_counter() - start
@@ -141,7 +148,8 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     write_suite(run_dir / "suite", suite, rules, fps)
     with open_dict(cfg):  # fixed now: each variant moves paths.output_dir, which data.root refers to
         cfg.data.root = str(run_dir / "suite" / "train")
-    checkpoints, train_seconds = train_variants(cfg, run_dir)
+    variants = {name: {"model": {"net": net or {}}} for name, net in cfg.benchmark.variants.items()}
+    checkpoints, train_seconds = train_variants(cfg, run_dir, variants)
 
     models = {name: load_model(path) for name, path in checkpoints.items()}
     main = models[cfg.benchmark.main]

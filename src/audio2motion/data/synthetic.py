@@ -11,7 +11,10 @@ Each motion channel follows one rule (`CHANNEL_RULES`), so that a model's error 
 - pitch band: `LIMB.raise = active`, 1 while the tone is in the limb's band and 0 otherwise;
 - pitch height: `head.tilt` = where the pitch lies inside its band, 0 at the bottom and 1 at the top
   (on a log-frequency scale);
-- all three: `LIMB.swing = loudness * active * cos(2 pi phase)`.
+- all three: `LIMB.swing = loudness * active * cos(2 pi phase)`;
+- two ways (only with `two_way=True`): `torso.lean = sign * sin(pi phase)`, a lean to one side and back
+  on each beat, whose side `sign` (+1 or -1, equally likely) is drawn per beat and not heard in the
+  audio: the same audio admits both motions, for testing whether a generative model produces both.
 Changes of pitch ramp linearly over `ramp_seconds` in the motion.
 
 A model must use the audio over time to get this right: the beat phase at a frame is only known from
@@ -53,6 +56,7 @@ class SyntheticRules:
     click_gain: float = 0.5
     timbre: str = "sine"  # the tone's waveform: sine or square
     limbs: tuple[str, ...] = field(default=LIMBS)
+    two_way: bool = False  # add torso.lean, whose side on each beat the audio does not tell
 
     def __post_init__(self):
         if len(self.limbs) != len(self.bands_hz):
@@ -76,6 +80,7 @@ class SyntheticRules:
             "head.tilt": "pitch_height",
             **{f"{limb}.raise": "pitch_band" for limb in self.limbs},
             **{f"{limb}.swing": "all_three" for limb in self.limbs},
+            **({"torso.lean": "two_way"} if self.two_way else {}),
         }
 
     @property
@@ -105,6 +110,11 @@ class ClipPlan:
     bands: np.ndarray  # band index of each segment
     freqs: np.ndarray  # frequency (Hz) of each segment
     noise_seed: int
+    signs: np.ndarray  # two_way: the lean's side (+1 or -1) on each beat, from the one before the first click
+
+    def beat_index(self, t: np.ndarray) -> np.ndarray:
+        """Index into `signs` of the beat each time falls in (0: before the first click)."""
+        return np.floor((t - self.offset) / self.period).astype(int) + 1
 
     def beat_phase(self, t: np.ndarray) -> np.ndarray:
         return ((t - self.offset) / self.period) % 1.0
@@ -148,6 +158,10 @@ def draw_clip(
         bands.append(band)
         freqs.append(float(np.exp(log_f)))
         bounds.append(bounds[-1] + rng.uniform(*rules.segment_seconds))
+    noise_seed = int(rng.integers(2**31))
+    beats = int((duration - offset) // period) + 2  # the one before the first click, and the last
+    # Drawn last, and only with two_way: data sets without it are what they were before it existed.
+    signs = rng.choice([-1.0, 1.0], size=beats) if rules.two_way else np.zeros(0)
     return ClipPlan(
         duration,
         period,
@@ -157,7 +171,8 @@ def draw_clip(
         np.array(bounds),
         np.array(bands),
         np.array(freqs),
-        int(rng.integers(2**31)),
+        noise_seed,
+        signs,
     )
 
 
@@ -213,9 +228,10 @@ def render_motion(
     bob = np.cos(2 * np.pi * plan.beat_phase(t))
     level = plan.loudness(t)
     swing = level[:, None] * active * bob[:, None]
-    return np.concatenate([bob[:, None], level[:, None], tilt[:, None], active, swing], axis=1).astype(
-        np.float32
-    )
+    channels = [bob[:, None], level[:, None], tilt[:, None], active, swing]
+    if rules.two_way:
+        channels.append((plan.signs[plan.beat_index(t)] * np.sin(np.pi * plan.beat_phase(t)))[:, None])
+    return np.concatenate(channels, axis=1).astype(np.float32)
 
 
 def synthesize_clip(
