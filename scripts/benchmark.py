@@ -18,6 +18,7 @@ from audio2motion.hardware import hardware
 from audio2motion.speed_benchmark import (
     data_rate,
     feature_rates,
+    infer_script_rate,
     inference_rate,
     model_cost,
     streaming_rate,
@@ -28,10 +29,10 @@ from audio2motion.speed_benchmark import (
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
 
 
-def model_config(name: str) -> dict:
-    """The `model=NAME` option, composed as train.py would."""
-    cfg = hydra.compose(config_name="benchmark", overrides=[f"model={name}"])
-    return OmegaConf.to_container(cfg.model, resolve=True)
+def composed(group: str, name: str) -> dict:
+    """The `GROUP=NAME` option (model, objective), composed as train.py would."""
+    cfg = hydra.compose(config_name="benchmark", overrides=[f"{group}={name}"])
+    return OmegaConf.to_container(cfg[group], resolve=True)
 
 
 def table(results: dict) -> str:
@@ -78,6 +79,13 @@ def table(results: dict) -> str:
             f"{stream['frame_delay_ms_mean']:.0f} / {stream['frame_delay_ms_max']:.0f}",
         )
     )
+    rows.append(
+        (
+            f"{results['default_model']}, objective=diffusion: scripts/infer.py on "
+            f"{results['diffusion_seconds']:g} s of music, start-up included (x real time)",
+            f"{results['diffusion_infer_x_real_time']:.1f}",
+        )
+    )
     width = max(len(r[0]) for r in rows)
     lines = [f"| {a:<{width}} | {b} |" for a, b in rows]
     lines.insert(1, f"|{'-' * (width + 2)}|---|")
@@ -102,7 +110,7 @@ def main(cfg: DictConfig) -> None:
         "models": {},
     }
     for name in bench["models"]:
-        model = model_config(name)
+        model = composed("model", name)
         module = untrained_module(model, features, bench["train"]["window_seconds"])
         results["models"][name] = {
             **model_cost(module),
@@ -112,11 +120,22 @@ def main(cfg: DictConfig) -> None:
             ),
         }
     stream = bench["streaming"]
-    causal = untrained_module(model_config(stream["model"]), features, bench["train"]["window_seconds"])
+    causal = untrained_module(composed("model", stream["model"]), features, bench["train"]["window_seconds"])
     results["streaming"] = {
         "model": stream["model"],
         **streaming_rate(causal, audio["seconds"], audio["sample_rate"], stream["chunk_seconds"]),
     }
+    sampled = bench["diffusion"]
+    denoiser = untrained_module(
+        composed("model", results["default_model"]),
+        features,
+        bench["train"]["window_seconds"],
+        composed("objective", "diffusion"),
+    )
+    results["diffusion_infer_x_real_time"] = infer_script_rate(
+        denoiser, sampled["seconds"], sampled["sample_rate"], run_dir / "diffusion"
+    )
+    results["diffusion_seconds"] = sampled["seconds"]
     results["seconds"] = time.perf_counter() - started
     (run_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"{results['command']} on {results['hardware']}: {results['seconds']:.0f} s\n")

@@ -17,6 +17,7 @@ def test_tiny_speed_benchmark_measures_everything(tmp_path):
         "benchmark.data.clips=4",
         "benchmark.data.duration=3.0",
         "benchmark.data.window_seconds=1.0",
+        "benchmark.diffusion.seconds=4.0",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
@@ -31,7 +32,10 @@ def test_tiny_speed_benchmark_measures_everything(tmp_path):
     assert stream["model"] == "densefilm_causal" and stream["chunk_ms"] == 20 and stream["x_real_time"] > 1
     # a frame comes out once half an analysis window (32 ms) after it has arrived, within a chunk or two
     assert 32 <= stream["frame_delay_ms_mean"] <= stream["frame_delay_ms_max"] < 32 + 2 * 20 + 5
+    assert results["diffusion_seconds"] == 4 and results["diffusion_infer_x_real_time"] > 0
+    assert (tmp_path / "diffusion" / "music.npz").is_file()  # infer.py really ran
     for row in (
+        "objective=diffusion: scripts/infer.py on 4 s of music",
         "speed-up over librosa_peers",
         "data loader over training consumption",
         "peak memory",

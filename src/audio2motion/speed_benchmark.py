@@ -2,11 +2,16 @@
 throughput and peak memory per model, inference speed, and model cost, all measured in one run."""
 
 import multiprocessing
+import os
 import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+import soundfile
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -79,13 +84,15 @@ def feature_rates(seconds: float, sample_rate: int, features: dict, repeats: int
     return rates
 
 
-def untrained_module(model: dict, features: dict, window_seconds: float) -> Audio2MotionModule:
+def untrained_module(
+    model: dict, features: dict, window_seconds: float, objective: dict | None = None
+) -> Audio2MotionModule:
     """An untrained training module on synthetic-sized data: speed does not depend on the weights."""
     window = round(window_seconds * FPS)
     feature_dim = AudioFeaturizer(fps=FPS, **features).dim
     layout = {"fps": FPS, "dim": MOTION_DIM, "channels": SyntheticRules().channels}
     module = Audio2MotionModule(
-        **model, features=features, layout=layout, feature_dim=feature_dim, window=window
+        **model, features=features, layout=layout, feature_dim=feature_dim, window=window, objective=objective
     )
     module.set_stats(
         {"feature_mean": torch.zeros(feature_dim), "feature_std": torch.ones(feature_dim)}
@@ -173,6 +180,24 @@ def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int,
     """Real-time factor of offline inference: seconds of audio turned into motion per second."""
     generator, waveform = _inference_setup(module, seconds, sample_rate)
     return seconds / best_seconds(lambda: generator.generate(waveform, sample_rate), repeats)
+
+
+def infer_script_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, folder: Path) -> float:
+    """Real-time factor of `scripts/infer.py` in a fresh interpreter, start-up, reading, analysis, sampling
+    and writing included, on `seconds` of synthetic music in a WAV file, with the module as checkpoint."""
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint = folder / "model.ckpt"
+    torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, checkpoint)
+    audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
+    soundfile.write(folder / "music.wav", audio, sample_rate)
+    script = Path(os.environ["AUDIO2MOTION_ROOT"]) / "scripts" / "infer.py"
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, str(script), f"ckpt={checkpoint}", f"audio={folder / 'music.wav'}", f"out={folder}"],
+        check=True,
+        capture_output=True,
+    )
+    return seconds / (time.perf_counter() - start)
 
 
 def model_cost(module: Audio2MotionModule) -> dict:
