@@ -1,4 +1,5 @@
-"""The audio-to-motion model: audio encoder -> DenseFiLM-modulated residual motion blocks -> head."""
+"""The audio-to-motion model: audio encoder -> DenseFiLM-modulated residual motion blocks -> head; the
+parts it shares with the diffusion denoiser are MotionNetwork."""
 
 import torch
 from torch import nn
@@ -34,14 +35,13 @@ class AudioEncoder(nn.Module):
         return frames, (frames * weights).sum(1) / weights.sum(1).clamp(min=1)
 
 
-class Audio2Motion(nn.Module):
-    """Audio features to motion, both normalised per channel.
+class MotionNetwork(nn.Module):
+    """What the regression model and the diffusion denoiser share: the audio encoder, `blocks` residual
+    motion blocks (block i's convolution dilates by `dilations[i % len(dilations)]`) and the output head.
 
-    A learned query, repeated over the frames, passes through `blocks` residual motion blocks. With
-    `modulation="film"` DenseFiLM modulates every block by the audio embedding; with `"concat"` (the
-    ablation) the embedding is instead concatenated to the query once, at the input, and the blocks run
-    unconditioned. The embedding is one vector per frame (`conditioning="frame"`) or one per clip
-    (`"clip"`, the Audio2Photoreal form). Block i's convolution dilates by `dilations[i % len(dilations)]`.
+    The audio embedding is one vector per frame (`conditioning="frame"`) or one per clip (`"clip"`, the
+    Audio2Photoreal form). With `modulation="film"` DenseFiLM modulates every block by a condition; with
+    `"concat"` (an ablation) the blocks are built without it. Subclasses say what the blocks run on.
     """
 
     def __init__(
@@ -67,10 +67,8 @@ class Audio2Motion(nn.Module):
             raise ValueError(f"modulation must be 'film' or 'concat', got {modulation!r}")
         if causal and conditioning == "clip":
             raise ValueError("causal=true needs conditioning='frame': a clip vector pools the future too")
-        self.conditioning = conditioning
+        self.dim, self.conditioning, self.modulation = dim, conditioning, modulation
         self.encoder = AudioEncoder(feature_dim, dim, encoder_layers, kernel_size, causal, dropout)
-        self.query = nn.Parameter(torch.randn(dim) * 0.02)
-        self.concat = nn.Linear(2 * dim, dim) if modulation == "concat" else None
         self.blocks = residual_stack(
             dim, blocks, mixing, kernel_size, dilations, heads, causal, dropout, film=modulation == "film"
         )
@@ -86,15 +84,38 @@ class Audio2Motion(nn.Module):
             past = sum(reaches) if causal else sum(r // 2 for r in reaches)  # as DilatedConv pads
             self.context = (past, sum(reaches) - past)
 
+    def encode(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised features `[B, T, F]` -> the audio embedding, `[B, T, d]` (per frame) or `[B, d]`;
+        `mask` `[B, T]` marks real frames, the only ones a clip vector averages."""
+        per_frame, per_clip = self.encoder(features, mask)
+        return per_frame if self.conditioning == "frame" else per_clip
+
+    def decode(self, x: torch.Tensor, cond: torch.Tensor | None, mask: torch.Tensor | None) -> torch.Tensor:
+        """The blocks on `x` `[B, T, d]`, modulated by `cond` (None: unconditioned), then the head."""
+        for block in self.blocks:
+            x = block(x, cond, mask)  # [B, T, d]
+        return self.head(self.norm(x))  # [B, T, D]
+
+
+class Audio2Motion(MotionNetwork):
+    """Audio features to motion, both normalised per channel (the regression objective).
+
+    A learned query, repeated over the frames, passes through the blocks (see MotionNetwork for the
+    settings). With `modulation="film"` DenseFiLM modulates every block by the audio embedding; with
+    `"concat"` (the ablation) the embedding is instead concatenated to the query once, at the input.
+    """
+
+    def __init__(self, feature_dim: int, motion_dim: int, **net):
+        super().__init__(feature_dim, motion_dim, **net)
+        self.query = nn.Parameter(torch.randn(self.dim) * 0.02)
+        self.concat = nn.Linear(2 * self.dim, self.dim) if self.modulation == "concat" else None
+
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """`features` `[B, T, F]` -> motion `[B, T, D]`; `mask` `[B, T]` marks real (unpadded) frames."""
-        per_frame, per_clip = self.encoder(features, mask)  # [B, T, d], [B, d]
-        cond: torch.Tensor | None = per_frame if self.conditioning == "frame" else per_clip
+        cond: torch.Tensor | None = self.encode(features, mask)  # [B, T, d] or [B, d]
         x = self.query.expand(features.shape[0], features.shape[1], -1)  # [B, T, d]
         if self.concat is not None and cond is not None:
             if cond.dim() == 2:
                 cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
             x, cond = self.concat(torch.cat([x, cond], dim=-1)), None  # [B, T, d]
-        for block in self.blocks:
-            x = block(x, cond, mask)  # [B, T, d]
-        return self.head(self.norm(x))  # [B, T, D]
+        return self.decode(x, cond, mask)  # [B, T, D]
