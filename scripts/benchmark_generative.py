@@ -3,7 +3,6 @@
 Prints a Markdown table and writes `results.json` and `results.md` into the run folder.
 """
 
-import json
 import os
 import shlex
 import sys
@@ -16,6 +15,7 @@ from omegaconf import DictConfig
 from audio2motion.errors import exit_on_user_error
 from audio2motion.generative_benchmark import format_report, run_benchmark
 from audio2motion.hardware import hardware
+from audio2motion.learning_benchmark import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(ROOT))
@@ -28,10 +28,7 @@ def main(cfg: DictConfig) -> None:
         report = run_benchmark(cfg, run_dir, ROOT / "conf")
     command = shlex.join(["python", "scripts/benchmark_generative.py", *sys.argv[1:]])
     markdown = format_report(report, command, hardware(), cfg.benchmark.samples)
-    (run_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    (run_dir / "results.md").write_text(markdown)
-    print(markdown)
-    print(f"written to {run_dir / 'results.md'} and results.json")
+    write_results(run_dir, report, markdown)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 Prints a Markdown table and writes `results.json` and `results.md` into the run folder.
 """
 
-import json
 import os
 import shlex
 import sys
@@ -15,7 +14,7 @@ from omegaconf import DictConfig
 
 from audio2motion.errors import exit_on_user_error
 from audio2motion.hardware import hardware
-from audio2motion.learning_benchmark import format_report, run_benchmark
+from audio2motion.learning_benchmark import format_report, run_benchmark, write_results
 
 os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
 
@@ -27,10 +26,7 @@ def main(cfg: DictConfig) -> None:
         report = run_benchmark(cfg, run_dir)
     command = shlex.join(["python", "scripts/benchmark_learning.py", *sys.argv[1:]])
     markdown = format_report(report, command, hardware())
-    (run_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    (run_dir / "results.md").write_text(markdown)
-    print(markdown)
-    print(f"written to {run_dir / 'results.md'} and results.json")
+    write_results(run_dir, report, markdown)
 
 
 if __name__ == "__main__":

@@ -64,13 +64,13 @@ def infer(ckpt, audio, out, *extra: str):
     return run_script("scripts/infer.py", f"ckpt={ckpt}", f"audio={audio}", f"out={out}", *extra)
 
 
-@pytest.fixture(scope="session")
-def trained_run(tmp_path_factory) -> Path:
-    """RUN_DIR of a short `experiment=tiny` training on a freshly generated synthetic set."""
-    base = tmp_path_factory.mktemp("tiny")
+def tiny_run(base: Path, *overrides: str) -> Path:
+    """RUN_DIR of `train.py experiment=tiny` with `overrides`, in `base` (data generated there too); its
+    stdout is kept as RUN_DIR/stdout.txt."""
     result = run_script(
         "train.py",
         "experiment=tiny",
+        *overrides,
         f"hydra.run.dir={base}/run",
         f"paths.data_dir={base}/data",
         "callbacks.progress_bar.refresh_rate=0",
@@ -78,3 +78,9 @@ def trained_run(tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr[-3000:]
     (base / "run" / "stdout.txt").write_text(result.stdout)
     return base / "run"
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """RUN_DIR of a short `experiment=tiny` training on a freshly generated synthetic set."""
+    return tiny_run(tmp_path_factory.mktemp("tiny"))

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import infer, run_script, tone_mix
+from conftest import infer, run_script, tiny_run, tone_mix
 
 from audio2motion import load_model
 from audio2motion.data.windows import window_starts
@@ -154,18 +154,7 @@ def test_edit_constraints_keep_prefix_keyframes_and_channels():
 @pytest.fixture(scope="module")
 def diffusion_run(tmp_path_factory):
     """RUN_DIR of `experiment=tiny objective=diffusion` on a fresh synthetic set."""
-    base = tmp_path_factory.mktemp("diffusion")
-    result = run_script(
-        "train.py",
-        "experiment=tiny",
-        "objective=diffusion",
-        f"hydra.run.dir={base}/run",
-        f"paths.data_dir={base}/data",
-        "callbacks.progress_bar.refresh_rate=0",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (base / "run" / "stdout.txt").write_text(result.stdout)
-    return base / "run"
+    return tiny_run(tmp_path_factory.mktemp("diffusion"), "objective=diffusion")
 
 
 def test_tiny_diffusion_model_samples_close_to_the_rule(diffusion_run):

@@ -1,7 +1,7 @@
 """What TensorBoard shows after a two-epoch run, and scripts/plot_run.py's pictures of it."""
 
 import pytest
-from conftest import run_script
+from conftest import run_script, tiny_run
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
@@ -14,18 +14,11 @@ SCALARS = [
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    base = tmp_path_factory.mktemp("tb")
-    result = run_script(
-        "train.py",
-        "experiment=tiny",
+    return tiny_run(
+        tmp_path_factory.mktemp("tb"),
         "trainer.max_epochs=2",
         "callbacks.validation_media.every_n_validations=1",
-        f"hydra.run.dir={base}/run",
-        f"paths.data_dir={base}/data",
-        "callbacks.progress_bar.refresh_rate=0",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return base / "run"
 
 
 def test_every_tag_is_there_after_two_epochs(run_dir):

@@ -6,6 +6,7 @@ variants on it with one budget, and scores them with baselines on the held-out c
 """
 
 import copy
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -250,3 +251,12 @@ def format_report(report: dict, command: str, hardware: str) -> str:
                 values = " | ".join(f"{results[name][method][rule][metric]:.3f}" for rule in rules)
                 lines.append(f"| {method} | {metric} | {values} |")
     return "\n".join(lines) + "\n"
+
+
+def write_results(run_dir: Path, report: dict, markdown: str) -> None:
+    """`results.json` (the report) and `results.md` (its table) into the run folder, and the table on
+    stdout; for this benchmark and the generative one."""
+    (run_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+    (run_dir / "results.md").write_text(markdown)
+    print(markdown)
+    print(f"written to {run_dir / 'results.md'} and results.json")
