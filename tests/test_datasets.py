@@ -2,6 +2,7 @@
 names and folders: training runs on each, and every kind of bad file is named (or skipped on request)."""
 
 import json
+import math
 import os
 import pickle
 
@@ -290,6 +291,50 @@ def test_joint_loss_trains_and_inference_writes_the_skeleton_layout_back(tmp_pat
         assert npz["motion"].shape == (int(5.5 * 30), 147)
     assert layout["skeleton"]["name"] == "smpl" and len(layout["skeleton"]["offsets"]) == 24
     assert [g["name"] for g in layout["groups"]] == ["root_translation", "rotation_6d"]
+
+
+def test_foot_contact_loss_is_the_squared_speed_of_feet_marked_down():
+    from audio2motion.motion.layout import skeleton_layout
+    from audio2motion.motion.skeleton import SMPL
+    from audio2motion.training.module import Audio2MotionModule
+
+    layout = skeleton_layout(30.0, SMPL, contacts=True)
+    net = {"dim": 8, "blocks": 1, "encoder_layers": 1}
+    loss = {"recon_weight": 1.0, "velocity_weight": 0.0, "contact_weight": 1.0}
+    opt, sched = (
+        {"lr": 1e-3, "weight_decay": 0.0, "betas": [0.9, 0.99]},
+        {"warmup_steps": 1, "min_lr_ratio": 0.1},
+    )
+    module = Audio2MotionModule(net, loss, opt, sched, FEATURES, layout, feature_dim=19, window=20)
+    motion = torch.zeros(1, 20, layout["dim"])
+    motion[..., 3:147] = torch.tensor([1.0, 0, 0, 0, 1, 0]).repeat(24)  # every joint at rest
+    motion[..., 0] = 0.02 * torch.arange(20)  # the whole body slides 2 cm a frame along x
+    motion[:, :10, 147:] = 1.0  # feet marked down for the first 10 frames, up after
+    every = torch.ones(1, 19, 1)
+    # 10 of the 19 frame pairs start while the feet are down: 10 x 0.02^2 over 19 pairs
+    assert module._foot_sliding(motion, every).item() == pytest.approx(10 * 0.02**2 / 19, rel=1e-4)
+    motion[..., 0] = 0.0
+    assert module._foot_sliding(motion, every).item() == 0
+
+
+def test_diffusion_trains_with_joint_and_contact_losses_on_a_skeleton(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    root = write_aistpp(tmp_path / "data")
+    weights = ["model.loss.joint_weight=1.0", "model.loss.contact_weight=1.0", "data.contacts=true"]
+    train(
+        root,
+        "aistpp",
+        tmp_path / "run",
+        "trainer.max_epochs=2",
+        "objective=diffusion",
+        "objective.steps=4",
+        *weights,
+    )
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard")).Reload()
+    for tag in ("val/joints", "val/contact", "val/nmse"):
+        values = [e.value for e in events.Scalars(tag)]
+        assert len(values) == 3 and all(math.isfinite(v) and v >= 0 for v in values)
 
 
 def test_joint_loss_without_a_skeleton_is_a_one_line_error(tmp_path):

@@ -8,7 +8,7 @@ import torch
 from audio2motion.diffusion import diffusion_from_config, sampling_settings
 from audio2motion.errors import DivergedError, InputError
 from audio2motion.models import Audio2Motion, MotionDenoiser, Normalizer
-from audio2motion.motion.layout import joint_positions
+from audio2motion.motion.layout import group_slices, joint_positions
 
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float) -> float:
@@ -46,6 +46,11 @@ class Audio2MotionModule(L.LightningModule):
             raise InputError(
                 "model.loss.joint_weight > 0 needs motion with a skeleton (data=aistpp or data=beat2)"
             )
+        if loss.get("contact_weight", 0.0) > 0 and "foot_contact" not in group_slices(layout):
+            raise InputError(
+                "model.loss.contact_weight > 0 needs motion with foot contacts (data=aistpp or data=beat2 "
+                "with data.contacts=true)"
+            )
         objective = objective or {"name": "regression"}
         if objective["name"] not in ("regression", "diffusion"):
             raise InputError(f"objective must be regression or diffusion, got {objective['name']!r}")
@@ -73,8 +78,8 @@ class Audio2MotionModule(L.LightningModule):
     def _losses(self, batch: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
         """Loss terms, the prediction's clean motion and the target, both normalised `[B, T, D]`.
         Diffusion: the network's prediction from a noisy window at a random step (seeded in validation,
-        so that epochs compare), its error as `recon`, and the auxiliary terms on the clean motion it
-        implies."""
+        so that epochs compare), its error as `recon`, and the auxiliary terms (velocity, joints, foot
+        contact) on the clean motion it implies."""
         target = self.motion_norm(batch["motion"])  # [B, T, D]
         mask = batch["mask"].unsqueeze(-1).to(target.dtype)  # [B, T, 1]
         if self.diffusion is None:
@@ -97,7 +102,22 @@ class Audio2MotionModule(L.LightningModule):
             error = (joints - truth).pow(2).sum(-1).mean(-1, keepdim=True)  # [B, T, 1]
             losses["joints"] = (error * mask).sum() / mask.sum()
             total = total + weights["joint_weight"] * losses["joints"]
+        if weights.get("contact_weight", 0.0) > 0:
+            losses["contact"] = self._foot_sliding(pred, vel_mask)
+            total = total + weights["contact_weight"] * losses["contact"]
         return {"loss": total, **losses}, pred, target
+
+    def _foot_sliding(self, pred: torch.Tensor, vel_mask: torch.Tensor) -> torch.Tensor:
+        """EDGE's foot-contact loss: squared foot velocity (metres per frame) wherever the predicted motion's
+        own contact channels say the foot is down (above 0.5; not differentiated)."""
+        layout = self.hparams.layout
+        motion = self.motion_norm.inverse(pred.float())  # [B, T, D]
+        group = next(g for g in layout["groups"] if g["name"] == "foot_contact")
+        feet = [layout["skeleton"]["joints"].index(joint) for joint in group["joints"]]
+        joints = joint_positions(motion, layout)[:, :, feet]  # [B, T, F, 3]
+        speed = joints.diff(dim=1).pow(2).sum(-1)  # [B, T-1, F]
+        down = (motion[:, :-1, group_slices(layout)["foot_contact"]] > 0.5).detach()  # [B, T-1, F]
+        return (speed * down * vel_mask).sum() / (vel_mask.sum() * len(feet)).clamp(min=1)
 
     def _denoising(
         self, batch: dict, target: torch.Tensor, mask: torch.Tensor
