@@ -132,8 +132,7 @@ class Audio2MotionModule(L.LightningModule):
         t = torch.randint(0, diffusion.timesteps, (batch_size,), generator=generator).to(target.device)
         noise = torch.randn(target.shape, generator=generator).to(target.device)
         keep = torch.rand(batch_size, generator=generator).to(target.device) >= objective["audio_dropout"]
-        if not self.training:
-            keep[:] = True  # validation scores the conditional model
+        keep |= not self.training  # validation scores the conditional model
         noisy = diffusion.noisy(target, t, noise)
         audio = self.model.encode(self.feature_norm(batch["features"]) * mask, batch["mask"])
         prediction = self.model(noisy, t, audio, keep, batch["mask"])  # [B, T, D]
