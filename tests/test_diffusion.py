@@ -158,9 +158,13 @@ def diffusion_run(tmp_path_factory):
 
 
 def test_tiny_diffusion_model_samples_close_to_the_rule(diffusion_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     stdout = (diffusion_run / "stdout.txt").read_text()
     model, mean_pose = map(float, re.search(r"model ([\d.]+) \| mean pose ([\d.]+)", stdout).groups())
     assert model < 0.35 * mean_pose  # val/nmse of DDIM samples, not of one denoising step
+    events = EventAccumulator(str(diffusion_run / "tensorboard"), size_guidance={"images": 0}).Reload()
+    assert {"val/channels", "val/motion"} <= set(events.Tags()["images"])  # a sample, shown in TensorBoard
 
 
 def test_seeds_samples_editing_and_seamless_windows(diffusion_run):
