@@ -321,7 +321,7 @@ def test_diffusion_trains_with_joint_and_contact_losses_on_a_skeleton(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     root = write_aistpp(tmp_path / "data")
-    weights = ["model.loss.joint_weight=1.0", "model.loss.contact_weight=1.0", "data.contacts=true"]
+    weights = ["model.loss.joint_weight=1.0", "model.loss.contact_weight=1.0", "data.reader.contacts=true"]
     train(
         root,
         "aistpp",

@@ -11,6 +11,10 @@ import pytest
 import torch
 from conftest import ROOT, PlantedCode, run_script
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from test_config import compose_train
+
+from audio2motion.errors import InputError
+from audio2motion.training.resume import resume_checkpoint
 
 TINY = [
     "experiment=tiny",
@@ -94,15 +98,16 @@ def test_resume_refuses_other_settings_and_missing_runs(tmp_path, data_dir):
     assert "model.net.dim: 32 in the checkpoint, 16 now" in line
     assert "model.optimizer.lr: 0.004 in the checkpoint, 0.001 now" in line
 
-    no_ema = [arg if arg != "callbacks=ema" else "callbacks=default" for arg in common]
-    result = run_script("train.py", *no_ema, f"resume={run}", f"hydra.run.dir={run}")
-    assert (
-        result.returncode == 1
-        and "callbacks.ema._target_: 'audio2motion.training.ema.EMA' in the" in result.stderr
-    )
+    def refusal(*overrides: str, resume=run, base=tmp_path) -> str:  # resume_checkpoint in this process
+        cfg = compose_train([*TINY, *overrides, f"resume={resume}"], base, data_dir)
+        with pytest.raises(InputError) as refused:
+            resume_checkpoint(cfg)
+        return str(refused.value)
 
-    result = run_script("train.py", *common, f"resume={run}")
-    assert result.returncode == 1 and f"give hydra.run.dir={run} with resume=" in result.stderr
+    no_ema = refusal("callbacks=default")
+    assert "callbacks.ema._target_: 'audio2motion.training.ema.EMA' in the" in no_ema
+    assert f"give hydra.run.dir={run} with resume=" in refusal(base=tmp_path / "elsewhere")
+    assert "objective.name: 'regression' in the checkpoint, 'diffusion' now" in refusal("objective=diffusion")
 
     # Settings that leave the weights alone may change: run length, and the patience for bad steps.
     more = [arg if arg != "trainer.max_epochs=1" else "trainer.max_epochs=2" for arg in common]
@@ -116,12 +121,7 @@ def test_resume_refuses_other_settings_and_missing_runs(tmp_path, data_dir):
     planted = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     planted["hyper_parameters"]["extra"] = PlantedCode(marker)
     torch.save(planted, run / "checkpoints" / "last.ckpt")
-    result = run_script("train.py", *common, f"resume={run}", f"hydra.run.dir={run}")
-    assert result.returncode == 1 and "last.ckpt: refused: it holds pickled objects" in result.stderr
-    assert not marker.exists()
-
-    result = run_script("train.py", *common, f"resume={tmp_path / 'nowhere'}")
-    assert result.returncode == 1 and "nowhere: resume=RUN_DIR names no run folder" in result.stderr
+    assert "last.ckpt: refused: it holds pickled objects" in refusal() and not marker.exists()
+    assert "nowhere: resume=RUN_DIR names no run folder" in refusal(resume=tmp_path / "nowhere")
     (run / "checkpoints" / "last.ckpt").unlink()
-    result = run_script("train.py", *common, f"resume={run}", f"hydra.run.dir={run}")
-    assert result.returncode == 1 and "last.ckpt: no such checkpoint" in result.stderr
+    assert "last.ckpt: no such checkpoint" in refusal()

@@ -67,9 +67,10 @@ def test_feature_stream_equals_the_featurizer_on_the_whole_audio(sample_rate, ch
     assert stream.samples.shape[0] < 2 * featurizer.n_fft * sample_rate / featurizer.sample_rate + 1000
 
 
-def test_causal_model_reads_74_past_frames_and_windowed_inference_is_one_pass():
+def test_causal_model_reads_90_past_frames_and_windowed_inference_is_one_pass():
     model = generator("densefilm_causal")
-    assert model.model.context == (2 * (1 + 2 + 4) + 2 * 2 * (1 + 2 + 4 + 8), 0)  # encoder, then 8 blocks
+    # kernel 3: the encoder's dilations 1, 2, 4, then 8 blocks dilated 1, 2, 4, 8, 16, 1, 2, 4
+    assert model.model.context == (2 * (1 + 2 + 4) + 2 * (1 + 2 + 4 + 8 + 16 + 1 + 2 + 4), 0) == (90, 0)
     audio = waveform(44100, 9.1, 2)  # 273 frames: five 60-frame windows
     with torch.inference_mode():
         features = model.feature_norm(model.featurizer(audio, 44100))

@@ -10,6 +10,9 @@ import soundfile
 import torch
 from conftest import ROOT, infer, run_script, tone_mix
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from test_config import compose_train
+
+from audio2motion.training.run import train
 
 
 def scalars(run_dir):
@@ -103,18 +106,14 @@ def test_folder_data_set_trains_with_the_documented_command(tmp_path):
 
 
 def test_same_seed_repeats_the_run(tmp_path):
-    def weights(name, seed):
-        result = run_script(
-            "train.py",
-            "experiment=tiny",
-            "trainer.max_epochs=2",
-            f"seed={seed}",
-            f"hydra.run.dir={tmp_path / name}",
-            f"paths.data_dir={tmp_path / 'data'}",
-            *SMALL,
+    def weights(name, seed):  # trained in this process, as train.py would
+        cfg = compose_train(
+            ["experiment=tiny", "trainer.max_epochs=2", f"seed={seed}", *SMALL], tmp_path / name
         )
-        assert result.returncode == 0, result.stderr[-3000:]
-        return torch.load(tmp_path / name / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+        train(cfg)
+        return torch.load(tmp_path / name / "run" / "checkpoints" / "last.ckpt", weights_only=True)[
+            "state_dict"
+        ]
 
     first, again, other = weights("a", 1), weights("b", 1), weights("c", 2)
     assert all(torch.equal(first[k], again[k]) for k in first)

@@ -49,7 +49,7 @@ class Audio2MotionModule(L.LightningModule):
         if loss.get("contact_weight", 0.0) > 0 and "foot_contact" not in group_slices(layout):
             raise InputError(
                 "model.loss.contact_weight > 0 needs motion with foot contacts (data=aistpp or data=beat2 "
-                "with data.contacts=true)"
+                "with data.reader.contacts=true)"
             )
         objective = objective or {"name": "regression"}
         if objective["name"] not in ("regression", "diffusion"):

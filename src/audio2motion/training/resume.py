@@ -23,13 +23,15 @@ TRAINER_EXACT = ("precision", "accumulate_grad_batches", "gradient_clip_val", "g
 
 def exact_settings(cfg: DictConfig) -> dict:
     """The settings a resumed run must share with the run it continues: seed, data, features, model
-    (but `max_nonfinite_steps`, which a diverging run may need raised), the trainer's numerics and EMA."""
+    (but `max_nonfinite_steps`, which a diverging run may need raised), objective, the trainer's numerics
+    and EMA."""
     config = OmegaConf.to_container(cfg, resolve=True)
     return {
         "seed": config["seed"],
         "data": {k: v for k, v in config["data"].items() if k not in DATA_RUN_ONLY},
         "features": config["features"],
         "model": {k: v for k, v in config["model"].items() if k != "max_nonfinite_steps"},
+        "objective": config["objective"],
         "trainer": {k: config["trainer"].get(k) for k in TRAINER_EXACT},
         "callbacks": {"ema": (config.get("callbacks") or {}).get("ema")},
     }
