@@ -35,6 +35,10 @@ os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[
 
 def read_motion(path: Path) -> np.ndarray:
     """`[T, D]` from an .npz that infer.py wrote (its `motion`) or an .npy array."""
+    if path.suffix not in (".npz", ".npy"):
+        raise InputError(
+            f"{path}: edit.motion takes an .npz as infer.py writes (its `motion`) or an .npy array"
+        )
     try:
         data = np.load(path, allow_pickle=False)
         motion = data["motion"] if isinstance(data, np.lib.npyio.NpzFile) else data
