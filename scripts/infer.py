@@ -101,6 +101,11 @@ def main(cfg: DictConfig) -> None:
                 "objective=diffusion; a regression model gives one motion per audio"
             )
         if generator.diffusion is not None:
+            if cfg.overlap is not None and cfg.overlap > generator.window // 2:
+                raise InputError(
+                    f"overlap={cfg.overlap}: diffusion sampling shares at most half a window "
+                    f"({generator.window // 2} frames)"
+                )
             try:
                 generator.diffusion.check(**sampling_settings(generator.objective, **sampling))
             except ValueError as err:

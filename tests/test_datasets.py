@@ -312,9 +312,11 @@ def test_foot_contact_loss_is_the_squared_speed_of_feet_marked_down():
     motion[:, :10, 147:] = 1.0  # feet marked down for the first 10 frames, up after
     every = torch.ones(1, 19, 1)
     # 10 of the 19 frame pairs start while the feet are down: 10 x 0.02^2 over 19 pairs
-    assert module._foot_sliding(motion, every).item() == pytest.approx(10 * 0.02**2 / 19, rel=1e-4)
+    assert module._foot_sliding(motion, every, torch.ones(1, 1, 1)).item() == pytest.approx(
+        10 * 0.02**2 / 19, rel=1e-4
+    )
     motion[..., 0] = 0.0
-    assert module._foot_sliding(motion, every).item() == 0
+    assert module._foot_sliding(motion, every, torch.ones(1, 1, 1)).item() == 0
 
 
 def test_diffusion_trains_with_joint_and_contact_losses_on_a_skeleton(tmp_path):

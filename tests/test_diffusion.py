@@ -143,8 +143,11 @@ def test_edit_constraints_keep_prefix_keyframes_and_channels():
     assert not known[20:].any()  # nothing given there
     assert torch.equal(kept[known], torch.from_numpy(np.pad(given, ((0, 10), (0, 0))))[known])
     assert edit_constraints(given, 30, layout, channels=("left_arm",)).isnan().sum() == 30 * 3 - 20 * 2
-    with pytest.raises(ValueError, match="keyframe at 2.5 s"):
-        edit_constraints(given, 30, layout, keyframes=(2.5,))
+    with pytest.raises(ValueError, match="keyframe at 2.0 s: the motion and audio have 20 frames, 2 s"):
+        edit_constraints(given, 30, layout, keyframes=(2.0,))
+    assert not edit_constraints(given, 30, layout, keyframes=(1.97,))[19].isnan().any()  # the nearest frame
+    with pytest.raises(ValueError, match="prefix of -0.5 s"):
+        edit_constraints(given, 30, layout, prefix_seconds=-0.5)
     with pytest.raises(ValueError, match="no channel is named 'tail'"):
         edit_constraints(given, 30, layout, channels=("tail",))
     with pytest.raises(ValueError, match=r"\[frames, 3\]"):

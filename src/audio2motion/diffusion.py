@@ -93,6 +93,8 @@ class GaussianDiffusion:
         guidance: float = 1.0,
         eta: float = 0.0,
         constrain: Constraint | None = None,
+        noise: Callable[[], torch.Tensor] | None = None,
+        clip: float | None = None,
         device: torch.device | str = "cpu",
     ) -> torch.Tensor:
         """Clean motion `shape` = `[B, T, D]` from noise, in `steps` steps spread evenly over the schedule.
@@ -102,7 +104,11 @@ class GaussianDiffusion:
         `guidance` w mixes the conditional and unconditional predictions as `uncond + w (cond - uncond)`;
         w = 1 runs the conditional one alone. `constrain(x, step)` edits x after every step (`step` is the
         noise level x is at; None for the clean result): inpainting (see `replace`) and the windows of
-        long audio that share frames. Noise comes from `generator` alone, so a seed repeats a sample.
+        long audio that share frames. Noise comes from `generator` alone, so a seed repeats a sample:
+        `shape`-sized draws, or `noise()` (windows of long audio slice one draw over the whole length, so
+        that the frames they share get the same noise). `clip` bounds the clean-motion estimate of each
+        step (normalised units): an epsilon prediction divides by sqrt(abar), which is 5e-5 at the cosine
+        schedule's noisiest step.
         """
         self.check(steps, sampler, eta)
         eta = 1.0 if sampler == "ddpm" else eta
@@ -111,7 +117,8 @@ class GaussianDiffusion:
         drop = torch.zeros(batch, dtype=torch.bool, device=device)
         schedule = torch.linspace(self.timesteps - 1, 0, steps).round().long().tolist()
         abar = self.abar.to(device)
-        x = randn(shape, generator, device)
+        draw = noise or (lambda: randn(shape, generator, device))
+        x = draw()
         for i, step in enumerate(schedule):
             t = torch.full((batch,), step, dtype=torch.long, device=device)
             prediction = denoise(x, t, keep)
@@ -119,6 +126,8 @@ class GaussianDiffusion:
                 unconditional = denoise(x, t, drop)
                 prediction = unconditional + guidance * (prediction - unconditional)
             x0 = self.clean(prediction, x, t)
+            if clip is not None:
+                x0 = x0.clamp(-clip, clip)
             if i == len(schedule) - 1:
                 return x0 if constrain is None else constrain(x0, None)  # [B, T, D]
             a_t, a_prev = abar[step], abar[schedule[i + 1]]
@@ -126,7 +135,7 @@ class GaussianDiffusion:
             sigma = eta * ((1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)).sqrt()
             x = a_prev.sqrt() * x0 + (1 - a_prev - sigma**2).clamp(min=0).sqrt() * eps
             if eta > 0:
-                x = x + sigma * randn(shape, generator, device)
+                x = x + sigma * draw()
             if constrain is not None:
                 x = constrain(x, schedule[i + 1])
         raise AssertionError("unreachable: the schedule has at least one step")
@@ -168,5 +177,5 @@ def diffusion_from_config(objective: dict) -> GaussianDiffusion | None:
 
 def sampling_settings(objective: dict, **overrides) -> dict:
     """GaussianDiffusion.sample's settings from a diffusion objective config, with non-None overrides."""
-    settings = {key: objective[key] for key in ("steps", "sampler", "guidance", "eta")}
+    settings = {key: objective[key] for key in ("steps", "sampler", "guidance", "eta", "clip")}
     return {**settings, **{key: value for key, value in overrides.items() if value is not None}}

@@ -39,16 +39,19 @@ def edit_constraints(
     usable = min(len(given), frames)
     keep = np.zeros((frames, dim), dtype=bool)
     prefix = round(prefix_seconds * fps)
+    if prefix_seconds < 0:
+        raise ValueError(f"prefix of {prefix_seconds} s: must be 0 or more")
     if prefix > usable:
         raise ValueError(
             f"prefix of {prefix_seconds} s is {prefix} frames; the motion and audio have {usable}"
         )
     keep[:prefix] = True
     for time in keyframes:
-        frame = round(time * fps)
-        if not 0 <= frame < usable:
-            raise ValueError(f"keyframe at {time} s is frame {frame}; the motion and audio have {usable}")
-        keep[frame] = True
+        if not 0 <= time < usable / fps:
+            raise ValueError(
+                f"keyframe at {time} s: the motion and audio have {usable} frames, {usable / fps:g} s"
+            )
+        keep[min(round(time * fps), usable - 1)] = True  # the nearest frame
     keep[:usable, channel_indices(layout, list(channels))] = True
     constraints = np.full((frames, dim), np.nan, dtype=np.float32)
     constraints[:usable][keep[:usable]] = given[:usable][keep[:usable]]

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from audio2motion.audio_io import load_audio
 from audio2motion.data.synthetic import ClipPlan, rules_from_config
+from audio2motion.errors import InputError
 from audio2motion.inference import load_model
 from audio2motion.learning_benchmark import train_variants, write_suite
 from audio2motion.metrics import nmse
@@ -26,13 +27,13 @@ def lean_scores(samples: np.ndarray, truth: np.ndarray, beats: np.ndarray) -> di
     """Sums over one clip's beats for `samples` `[S, T]` of the two-way channel against its `truth` `[T]`
     (beat index of each frame: `beats` `[T]`). Each beat's valid motions are `+|truth|` and `-|truth|`."""
     shape = np.abs(truth)
-    sums = {"error": 0.0, "variance": float(((truth - truth.mean()) ** 2).sum()) * len(samples)}
-    sums.update(left=0, right=0, beats=0)
+    sums = {"error": 0.0, "variance": 0.0, "left": 0, "right": 0, "beats": 0}
     for beat in np.unique(beats):
         frames = beats == beat
         energy = float((shape[frames] ** 2).sum())
         if energy < 1e-3:  # a sliver of a beat at the clip's edge
             continue
+        sums["variance"] += float(((truth[frames] - truth.mean()) ** 2).sum()) * len(samples)
         for sample in samples[:, frames]:
             sums["error"] += float(
                 min(((sample - shape[frames]) ** 2).sum(), ((sample + shape[frames]) ** 2).sum())
@@ -79,6 +80,10 @@ def score(folder: Path, plans: list[ClipPlan], model, samples: int, fps: float, 
 def run_benchmark(cfg: DictConfig, run_dir: Path, conf_dir: Path) -> dict:
     """Write the suite, train one model per objective, score their samples; the results as plain data."""
     started = time.perf_counter()
+    if cfg.benchmark.samples < 2:
+        raise InputError(
+            f"benchmark.samples={cfg.benchmark.samples}: diversity needs at least 2 samples a clip"
+        )
     suite = OmegaConf.to_container(cfg.benchmark.suite, resolve=True)
     rules = rules_from_config({**suite.pop("rules"), "two_way": True})
     fps = float(cfg.data.fps)

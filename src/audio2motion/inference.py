@@ -10,7 +10,7 @@ from torch import nn
 from audio2motion.audio_io import audio_blocks
 from audio2motion.checkpoint import read_checkpoint, unreadable_checkpoint
 from audio2motion.data.windows import window_starts
-from audio2motion.diffusion import diffusion_from_config, sampling_settings
+from audio2motion.diffusion import diffusion_from_config, randn, sampling_settings
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer, FeatureStream, channels_first, mono_samples, num_frames
 from audio2motion.models import Audio2Motion, MotionDenoiser, Normalizer
@@ -69,9 +69,9 @@ class MotionGenerator(nn.Module):
     model with attention or per-clip conditioning runs windows that overlap by `overlap` frames,
     `windows_per_batch` at a time, and blends them with linear cross-fades over each overlap.
 
-    A diffusion model samples: window after window, each constrained to repeat the `overlap` frames it
-    shares with the one before, so that long motion has no seams; `seed` picks the sample, `constraints`
-    fix frames or channels (editing), `sampling` overrides the checkpoint's sampler settings.
+    A diffusion model samples all windows together, fusing the `overlap` frames neighbours share after
+    every step, so that long motion has no seams; `seed` picks the sample, `constraints` fix frames or
+    channels (editing), `sampling` overrides the checkpoint's sampler settings.
     """
 
     windows_per_batch: Final = 32  # Final: a TorchScript constant
@@ -229,11 +229,20 @@ class MotionGenerator(nn.Module):
                 f"constraints must be [frames, channels] = [{frames}, {dim}], got {list(constraints.shape)}"
             )
         window = min(self.window, frames)
+        if overlap > self.window // 2:  # every window goes in one batch: keep their number near T / W
+            raise ValueError(f"overlap={overlap}: diffusion sampling shares at most half a window")
         overlap = min(overlap, window - 1)
         starts = window_starts(frames, window, window - overlap)
         normalised = self.feature_norm(features)  # [T, F]
         audio = self.model.encode(torch.stack([normalised[s : s + window] for s in starts]))  # [N, W, d]
         generator = torch.Generator().manual_seed(seed)
+
+        def windows_of(motion: torch.Tensor) -> torch.Tensor:  # [1, T, D] -> [N, W, D]
+            return torch.stack([motion[0, s : s + window] for s in starts])
+
+        def noise() -> torch.Tensor:  # one draw over the whole length: shared frames get the same noise
+            return windows_of(randn((1, frames, dim), generator, features.device))
+
         inpaint = None
         if constraints is not None:
             known = self.motion_norm(constraints.to(features.device).float())[None]  # [1, T, D], NaN: free
@@ -243,13 +252,14 @@ class MotionGenerator(nn.Module):
             motion = blend_windows(x, starts, frames, overlap)[None]  # [1, T, D]
             if inpaint is not None:
                 motion = inpaint(motion, step)
-            return torch.stack([motion[0, s : s + window] for s in starts])  # [N, W, D]
+            return windows_of(motion)
 
         windows = self.diffusion.sample(
             lambda x, t, keep: self.model(x, t, audio, keep),
             (len(starts), window, dim),
             generator,
             constrain=fuse,
+            noise=noise,
             device=features.device,
             **sampling_settings(self.objective, **sampling),
         )  # [N, W, D], fused: the windows agree where they overlap

@@ -79,16 +79,17 @@ class Audio2MotionModule(L.LightningModule):
         """Loss terms, the prediction's clean motion and the target, both normalised `[B, T, D]`.
         Diffusion: the network's prediction from a noisy window at a random step (seeded in validation,
         so that epochs compare), its error as `recon`, and the auxiliary terms (velocity, joints, foot
-        contact) on the clean motion it implies."""
+        contact) on the clean motion it implies, each window's weighted by `aux` (see _denoising)."""
         target = self.motion_norm(batch["motion"])  # [B, T, D]
         mask = batch["mask"].unsqueeze(-1).to(target.dtype)  # [B, T, 1]
+        aux = torch.ones_like(mask[:, :1])  # [B, 1, 1]
         if self.diffusion is None:
             pred = self(batch["features"], batch["mask"])  # [B, T, D]
             recon = ((pred - target).pow(2) * mask).sum() / (mask.sum() * pred.shape[-1])
         else:
-            pred, recon = self._denoising(batch, target, mask)
+            pred, recon, aux = self._denoising(batch, target, mask)
         vel_mask = mask[:, 1:] * mask[:, :-1]  # [B, T-1, 1]
-        vel_err = (pred.diff(dim=1) - target.diff(dim=1)).pow(2) * vel_mask
+        vel_err = (pred.diff(dim=1) - target.diff(dim=1)).pow(2) * vel_mask * aux
         velocity = vel_err.sum() / (vel_mask.sum().clamp(min=1) * pred.shape[-1])
         weights = self.hparams.loss
         total = weights["recon_weight"] * recon + weights["velocity_weight"] * velocity
@@ -100,16 +101,17 @@ class Audio2MotionModule(L.LightningModule):
             )  # [B, T, J, 3]
             truth = joint_positions(batch["motion"].float(), self.hparams.layout)  # [B, T, J, 3]
             error = (joints - truth).pow(2).sum(-1).mean(-1, keepdim=True)  # [B, T, 1]
-            losses["joints"] = (error * mask).sum() / mask.sum()
+            losses["joints"] = (error * mask * aux).sum() / mask.sum()
             total = total + weights["joint_weight"] * losses["joints"]
         if weights.get("contact_weight", 0.0) > 0:
-            losses["contact"] = self._foot_sliding(pred, vel_mask)
+            losses["contact"] = self._foot_sliding(pred, vel_mask, aux)
             total = total + weights["contact_weight"] * losses["contact"]
         return {"loss": total, **losses}, pred, target
 
-    def _foot_sliding(self, pred: torch.Tensor, vel_mask: torch.Tensor) -> torch.Tensor:
+    def _foot_sliding(self, pred: torch.Tensor, vel_mask: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """EDGE's foot-contact loss: squared foot velocity (metres per frame) wherever the predicted motion's
-        own contact channels say the foot is down (above 0.5; not differentiated)."""
+        own contact channels say the foot is down (above 0.5; not differentiated), each window's x `weight`
+        `[B, 1, 1]`."""
         layout = self.hparams.layout
         motion = self.motion_norm.inverse(pred.float())  # [B, T, D]
         group = next(g for g in layout["groups"] if g["name"] == "foot_contact")
@@ -117,12 +119,14 @@ class Audio2MotionModule(L.LightningModule):
         joints = joint_positions(motion, layout)[:, :, feet]  # [B, T, F, 3]
         speed = joints.diff(dim=1).pow(2).sum(-1)  # [B, T-1, F]
         down = (motion[:, :-1, group_slices(layout)["foot_contact"]] > 0.5).detach()  # [B, T-1, F]
-        return (speed * down * vel_mask).sum() / (vel_mask.sum() * len(feet)).clamp(min=1)
+        return (speed * down * vel_mask * weight).sum() / (vel_mask.sum() * len(feet)).clamp(min=1)
 
     def _denoising(
         self, batch: dict, target: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Clean motion implied by the denoiser's prediction `[B, T, D]`, and the prediction's error."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Clean motion implied by the denoiser's prediction `[B, T, D]`, the prediction's error, and the
+        weight `[B, 1, 1]` of each window's auxiliary losses: abar_t for an epsilon prediction, whose clean
+        motion divides its error by sqrt(abar_t) (so the weighted error is (1 - abar_t) x its own), else 1."""
         objective, diffusion = self.hparams.objective, self.diffusion
         generator = None
         if not self.training:
@@ -137,7 +141,13 @@ class Audio2MotionModule(L.LightningModule):
         audio = self.model.encode(self.feature_norm(batch["features"]) * mask, batch["mask"])
         prediction = self.model(noisy, t, audio, keep, batch["mask"])  # [B, T, D]
         error = (prediction - diffusion.target(target, t, noise)).pow(2) * mask
-        return diffusion.clean(prediction, noisy, t), error.sum() / (mask.sum() * target.shape[-1])
+        aux = (
+            diffusion.abar.to(target.device)[t]
+            if diffusion.prediction == "epsilon"
+            else torch.ones_like(t, dtype=target.dtype)
+        )
+        clean = diffusion.clean(prediction, noisy, t)
+        return clean, error.sum() / (mask.sum() * target.shape[-1]), aux.to(target.dtype)[:, None, None]
 
     def sample(self, batch: dict, seed: int, **overrides) -> torch.Tensor:
         """Normalised motion `[B, T, D]` sampled for a batch's audio (diffusion), with the objective's

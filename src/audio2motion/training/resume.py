@@ -83,6 +83,7 @@ def resume_checkpoint(cfg: DictConfig) -> tuple[Path, int]:
     saved = checkpoint.get("callbacks", {}).get(RunSettings.__qualname__, {}).get("settings")
     if saved is None:
         raise InputError(f"{path}: holds no run settings to check (not written by train.py); cannot resume")
+    saved = {"objective": {"name": "regression"}, **saved}  # runs from before objectives were a choice
     differences = config_differences(saved, exact_settings(cfg))
     if differences:
         raise InputError(
