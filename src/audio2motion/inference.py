@@ -134,7 +134,7 @@ class MotionGenerator(nn.Module):
 
         Diffusion models only: `seed` picks the sample (the same seed, the same motion); `constraints`
         `[T, D]` in the data's units holds the values to keep and NaN elsewhere (a prefix, keyframes,
-        some channels); `sampling` overrides steps, sampler, guidance or eta."""
+        some channels); `sampling` overrides steps, sampler, guidance, eta or clip."""
         features = features.to(self.featurizer.window.device)
         overlap = self._overlap(overlap)
         if self.diffusion is None:
