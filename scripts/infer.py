@@ -24,7 +24,7 @@ from audio2motion import load_model
 from audio2motion.atomic import atomic_write
 from audio2motion.audio_io import is_audio_file
 from audio2motion.diffusion import sampling_settings
-from audio2motion.editing import edit_constraints
+from audio2motion.editing import check_motion, edit_constraints
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.motion.bvh import bvh_text
 from audio2motion.render import write_preview, write_video
@@ -100,22 +100,21 @@ def main(cfg: DictConfig) -> None:
                 f"{cfg.ckpt}: num_samples > 1, sampling.* and edit.motion need a model trained with "
                 "objective=diffusion; a regression model gives one motion per audio"
             )
+        try:
+            generator.check_overlap(cfg.overlap)
+        except ValueError as err:
+            raise InputError(str(err)) from err
         if generator.diffusion is not None:
-            if cfg.overlap is not None and cfg.overlap > generator.window // 2:
-                raise InputError(
-                    f"overlap={cfg.overlap}: diffusion sampling shares at most half a window "
-                    f"({generator.window // 2} frames)"
-                )
             try:
                 generator.diffusion.check(**sampling_settings(generator.objective, **sampling))
             except ValueError as err:
                 raise InputError(f"sampling: {err}") from err
         given = read_motion(Path(cfg.edit.motion)) if cfg.edit.motion else None
-        if given is not None and (given.ndim != 2 or given.shape[1] != generator.layout["dim"]):
-            raise InputError(
-                f"{cfg.edit.motion}: motion of shape {list(given.shape)}; the model's motion is "
-                f"[frames, {generator.layout['dim']}]"
-            )
+        if given is not None:
+            try:
+                check_motion(given, generator.layout)
+            except ValueError as err:
+                raise InputError(f"{cfg.edit.motion}: {err}") from err
         if cfg.format == "bvh" and not generator.layout.get("skeleton"):
             raise InputError(
                 f"{cfg.ckpt}: format=bvh needs a model trained on motion with a skeleton (data=aistpp or "

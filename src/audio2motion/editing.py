@@ -19,6 +19,16 @@ def channel_indices(layout: dict, names: list[str]) -> list[int]:
     return sorted(set(indices))
 
 
+def check_motion(given: np.ndarray, layout: dict) -> None:
+    """ValueError unless `given` is finite motion `[frames, D]` of the layout's channels."""
+    if given.ndim != 2 or given.shape[1] != layout["dim"]:
+        raise ValueError(
+            f"motion of shape {list(given.shape)}: the model's motion is [frames, {layout['dim']}]"
+        )
+    if not np.isfinite(given).all():
+        raise ValueError("motion holds NaN or infinite values")
+
+
 def edit_constraints(
     given: np.ndarray,
     frames: int,
@@ -31,11 +41,8 @@ def edit_constraints(
     `[G, D]` (the model's units and channels) to keep, NaN elsewhere. Kept: its first `prefix_seconds`,
     its frames at the `keyframes` times (seconds), and the listed `channels` wherever `given` has frames.
     ValueError for a motion of other channels, or a prefix or keyframe beyond it or the audio."""
+    check_motion(given, layout)
     dim, fps = layout["dim"], float(layout["fps"])
-    if given.ndim != 2 or given.shape[1] != dim:
-        raise ValueError(f"motion of shape {list(given.shape)}: the model's motion is [frames, {dim}]")
-    if not np.isfinite(given).all():
-        raise ValueError("motion holds NaN or infinite values")
     usable = min(len(given), frames)
     keep = np.zeros((frames, dim), dtype=bool)
     prefix = round(prefix_seconds * fps)

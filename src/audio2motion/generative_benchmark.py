@@ -60,7 +60,10 @@ def score(folder: Path, plans: list[ClipPlan], model, samples: int, fps: float, 
     for audio, plan in zip(sorted(folder.glob("*.wav")), plans, strict=True):
         waveform, rate = load_audio(audio)
         truth = np.load(audio.with_suffix(".npy"))
-        drawn = np.stack([model.generate(waveform, rate, seed=s).values.numpy() for s in range(samples)])
+        features = model.featurizer(waveform, rate)  # analysed once for all the samples
+        drawn = np.stack(
+            [model.motion_from_features(features, seed=s).values.numpy() for s in range(samples)]
+        )
         beats = plan.beat_index(np.arange(len(truth)) / fps)
         for key, value in lean_scores(drawn[:, :, lean], truth[:, lean], beats).items():
             totals[key] = totals.get(key, 0) + value

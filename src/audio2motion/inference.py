@@ -136,7 +136,7 @@ class MotionGenerator(nn.Module):
         `[T, D]` in the data's units holds the values to keep and NaN elsewhere (a prefix, keyframes,
         some channels); `sampling` overrides steps, sampler, guidance, eta or clip."""
         features = features.to(self.featurizer.window.device)
-        overlap = self._overlap(overlap)
+        overlap = self.check_overlap(overlap)
         if self.diffusion is None:
             if constraints is not None or sampling:
                 raise ValueError(
@@ -168,14 +168,20 @@ class MotionGenerator(nn.Module):
     @torch.inference_mode()
     def generate_file(self, path: str | Path, overlap: int | None = None, **sample) -> Motion:
         """Motion for an audio file, as `generate` gives for its samples (see features_file)."""
-        self._overlap(overlap)  # checked before any reading
+        self.check_overlap(overlap)  # checked before any reading
         return self.motion_from_features(self.features_file(path), overlap, **sample)
 
-    def _overlap(self, overlap: int | None) -> int:
-        """`overlap` checked, or the default of a third of the window."""
+    def check_overlap(self, overlap: int | None) -> int:
+        """`overlap` checked, or the default of a third of the window. Diffusion models share at most half
+        a window: all their windows go in one batch, so their number must stay near frames / window."""
         overlap = self.window // 3 if overlap is None else overlap
         if overlap < 0:
             raise ValueError(f"overlap must be 0 or more frames, got {overlap}")
+        if self.diffusion is not None and overlap > self.window // 2:
+            half = self.window // 2
+            raise ValueError(
+                f"overlap={overlap}: diffusion sampling shares at most half a window ({half} frames)"
+            )
         return overlap
 
     def _motion(self, features: torch.Tensor, overlap: int) -> torch.Tensor:
@@ -229,8 +235,6 @@ class MotionGenerator(nn.Module):
                 f"constraints must be [frames, channels] = [{frames}, {dim}], got {list(constraints.shape)}"
             )
         window = min(self.window, frames)
-        if overlap > self.window // 2:  # every window goes in one batch: keep their number near T / W
-            raise ValueError(f"overlap={overlap}: diffusion sampling shares at most half a window")
         overlap = min(overlap, window - 1)
         starts = window_starts(frames, window, window - overlap)
         normalised = self.feature_norm(features)  # [T, F]
