@@ -3,10 +3,12 @@
 import json
 
 import numpy as np
+import pytest
 import soundfile
 from conftest import run_script
 
-from audio2motion.learning_benchmark import BASELINES, GROUND_TRUTH, METRICS, SETS
+from audio2motion.errors import InputError
+from audio2motion.learning_benchmark import BASELINES, GROUND_TRUTH, METRICS, SETS, checked_seeds
 
 RULES = ["rhythm", "loudness", "pitch_height", "pitch_band", "all_three", "overall"]
 VARIANTS = ["densefilm", "densefilm_per_clip", "concat"]
@@ -25,9 +27,18 @@ def test_tiny_benchmark_reports_every_row(tmp_path):
         "model.net.encoder_layers=1",
         "features.n_mels=16",
         "data.window_seconds=1.0",
+        "benchmark.seeds=[3,4]",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "results.json").read_text())
+    # Every variant trained once per seed; each number is the mean of the seeds' numbers.
+    assert report["seeds"] == [3, 4] and list(report["per_seed"]) == ["3", "4"]
+    for seed in (3, 4):
+        for variant in VARIANTS:
+            assert (tmp_path / f"seed_{seed}" / variant / "checkpoints" / "last.ckpt").is_file()
+    per_seed = [report["per_seed"][seed]["heldout"]["concat"]["rhythm"]["nmse"] for seed in ("3", "4")]
+    assert per_seed[0] != per_seed[1]
+    assert report["results"]["heldout"]["concat"]["rhythm"]["nmse"] == pytest.approx(np.mean(per_seed))
     methods = [*VARIANTS, *BASELINES, GROUND_TRUTH]
     assert set(report["results"]) == set(SETS)
     for name in SETS:
@@ -57,3 +68,20 @@ def test_tiny_benchmark_reports_every_row(tmp_path):
     rates = [soundfile.info(tmp_path / "suite" / "heldout_rates" / f"clip_00{i}.wav") for i in range(4)]
     assert [(r.samplerate, r.channels) for r in rates] == [(22050, 1), (44100, 1), (48000, 1), (22050, 2)]
     assert "Target (at least 30 % below, and under 0.05)" in table
+    assert "mean over 2 seeds (3, 4)" in table and "Seed by seed, densefilm is " in table
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1], ["a"], [1.5]])
+def test_seeds_must_be_different_whole_numbers(seeds):
+    with pytest.raises(InputError, match="benchmark.seeds must list one or more different whole numbers"):
+        checked_seeds(seeds)
+    assert checked_seeds([7, 3]) == [7, 3]
+
+
+def test_bad_seeds_stop_the_script_before_it_writes(tmp_path):
+    result = run_script("scripts/benchmark_learning.py", f"hydra.run.dir={tmp_path}", "benchmark.seeds=[1,1]")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: benchmark.seeds must list one or more different whole numbers, got [1, 1]"
+    )
+    assert not (tmp_path / "suite").exists()

@@ -28,6 +28,7 @@ from audio2motion.data.synthetic import (
     write_clips,
     write_synthetic_dataset,
 )
+from audio2motion.errors import InputError
 from audio2motion.inference import load_model
 from audio2motion.metrics import beat_alignment, correlation, motion_beats, music_beats, nmse
 from audio2motion.training.run import train
@@ -138,22 +139,26 @@ def evaluate_set(
     return results
 
 
+def checked_seeds(seeds: list) -> list[int]:
+    """`seeds` as given; an InputError unless they are one or more different whole numbers."""
+    if not seeds or len(set(seeds)) != len(seeds) or not all(isinstance(seed, int) for seed in seeds):
+        raise InputError(f"benchmark.seeds must list one or more different whole numbers, got {seeds}")
+    return seeds
+
+
 def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
-    """Write the suite, train the variants, evaluate everything; the results as plain data."""
+    """Write the suite, train the variants once per seed of `benchmark.seeds` (into `run_dir/seed_S/`),
+    evaluate everything; the results as plain data, averaged over the seeds and per seed."""
     started = time.perf_counter()
     suite = OmegaConf.to_container(cfg.benchmark.suite, resolve=True)
     if suite["heldout_clips"] < 2:
-        raise ValueError("benchmark.suite.heldout_clips must be 2 or more: shuffled_audio plays another clip")
+        raise InputError("benchmark.suite.heldout_clips must be 2 or more: shuffled_audio plays another clip")
+    seeds = checked_seeds(list(cfg.benchmark.seeds))
     rules = rules_from_config(suite.pop("rules"))
     fps = float(cfg.data.fps)
     write_suite(run_dir / "suite", suite, rules, fps)
     with open_dict(cfg):  # fixed now: each variant moves paths.output_dir, which data.root refers to
         cfg.data.root = str(run_dir / "suite" / "train")
-    variants = {name: {"model": {"net": net or {}}} for name, net in cfg.benchmark.variants.items()}
-    checkpoints, train_seconds = train_variants(cfg, run_dir, variants)
-
-    models = {name: load_model(path) for name, path in checkpoints.items()}
-    main = models[cfg.benchmark.main]
     data = MotionDataModule(
         cfg.data.root,
         fps,
@@ -168,27 +173,73 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     retrieval = NearestNeighbourRetrieval(
         data.clips["train"], data.window, data.stride, data.stats["feature_mean"], data.stats["feature_std"]
     )
-    mean_pose = main.motion_norm.mean.numpy()
-    predictors = {
-        name: lambda clips, i, model=model: model.generate(*clips[i][:2]).values.numpy()
-        for name, model in models.items()
-    }
-    predictors["shuffled_audio"] = lambda clips, i: main.generate(
-        *clips[(i + 1) % len(clips)][:2]
-    ).values.numpy()
-    predictors["nearest_neighbour"] = lambda clips, i: retrieval(data.featurizer(*clips[i][:2])).numpy()
-    predictors["mean_pose"] = lambda clips, i: np.broadcast_to(mean_pose, clips[i][2].shape)
-    scale = main.motion_norm.std.numpy()
-    results = {
-        name: evaluate_set(run_dir / "suite" / name, predictors, rules.channel_rules, fps, scale)
-        for name in SETS
-    }
+    variants = {name: {"model": {"net": net or {}}} for name, net in cfg.benchmark.variants.items()}
+    per_seed, train_seconds = {}, {}
+    for seed in seeds:
+        seeded = copy.deepcopy(cfg)
+        with open_dict(seeded):
+            seeded.seed = seed
+        checkpoints, train_seconds[seed] = train_variants(seeded, run_dir / f"seed_{seed}", variants)
+        models = {name: load_model(path) for name, path in checkpoints.items()}
+        main = models[cfg.benchmark.main]
+        predictors = {
+            name: lambda clips, i, model=model: model.generate(*clips[i][:2]).values.numpy()
+            for name, model in models.items()
+        }
+        predictors["shuffled_audio"] = lambda clips, i, main=main: main.generate(
+            *clips[(i + 1) % len(clips)][:2]
+        ).values.numpy()
+        predictors["nearest_neighbour"] = lambda clips, i: retrieval(data.featurizer(*clips[i][:2])).numpy()
+        mean_pose = main.motion_norm.mean.numpy()
+        predictors["mean_pose"] = lambda clips, i, pose=mean_pose: np.broadcast_to(pose, clips[i][2].shape)
+        scale = main.motion_norm.std.numpy()
+        per_seed[seed] = {
+            name: evaluate_set(run_dir / "suite" / name, predictors, rules.channel_rules, fps, scale)
+            for name in SETS
+        }
     return {
-        "results": results,
-        "train_seconds": train_seconds,
+        "results": mean_over_seeds(list(per_seed.values())),
+        "train_seconds": {
+            name: float(np.mean([seconds[name] for seconds in train_seconds.values()])) for name in variants
+        },
+        "seeds": seeds,
+        "per_seed": {str(seed): results for seed, results in per_seed.items()},
         "wall_seconds": time.perf_counter() - started,
         "main": cfg.benchmark.main,
     }
+
+
+def mean_over_seeds(per_seed: list[dict]) -> dict:
+    """`result[set][method][rule][metric]`, each the mean of that number over the seeds' results."""
+    first = per_seed[0]
+    return {
+        name: {
+            method: {
+                rule: {
+                    metric: float(np.mean([results[name][method][rule][metric] for results in per_seed]))
+                    for metric in first[name][method][rule]
+                }
+                for rule in first[name][method]
+            }
+            for method in first[name]
+        }
+        for name in first
+    }
+
+
+def seeds_line(seeds: list[int]) -> str:
+    """How many trainings each number averages, as the start of a sentence (empty for one)."""
+    if len(seeds) == 1:
+        return ""
+    listed = ", ".join(map(str, seeds))
+    return f"Every trained model's number is the mean over {len(seeds)} seeds ({listed}). "
+
+
+def margin(results: dict, main: str, other: str) -> float:
+    """How much lower `main`'s overall held-out NMSE is than `other`'s, in percent (negative: higher)."""
+    return 100 * (
+        1 - results["heldout"][main]["overall"]["nmse"] / results["heldout"][other]["overall"]["nmse"]
+    )
 
 
 def format_report(report: dict, command: str, hardware: str) -> str:
@@ -199,7 +250,8 @@ def format_report(report: dict, command: str, hardware: str) -> str:
         "## Learning benchmark",
         "",
         f"`{command}` on {hardware}: {report['wall_seconds']:.0f} s in all.",
-        "NMSE is the squared error over the target's variance (0 is perfect, the mean pose about 1), "
+        seeds_line(report["seeds"])
+        + "NMSE is the squared error over the target's variance (0 is perfect, the mean pose about 1), "
         "correlation the mean per-channel Pearson correlation, beat alignment Bailando's score of motion "
         "beats against the music's tracked beats, over the channels of each rule (ground truth gives the "
         "reference: the rhythm rule's bob turns on the beats; other rules' channels follow loudness and "
@@ -225,11 +277,8 @@ def format_report(report: dict, command: str, hardware: str) -> str:
         (m for m in methods if m not in (main, GROUND_TRUTH)),
         key=lambda m: results["heldout"][m]["overall"]["nmse"],
     )
-    ours, theirs = (
-        results["heldout"][main]["overall"]["nmse"],
-        results["heldout"][best_other]["overall"]["nmse"],
-    )
-    change = 100 * (1 - ours / theirs)
+    ours, theirs = (results["heldout"][m]["overall"]["nmse"] for m in (main, best_other))
+    change = margin(results, main, best_other)
     direction = "below" if change >= 0 else "above"
     lines += [
         "",
@@ -237,6 +286,9 @@ def format_report(report: dict, command: str, hardware: str) -> str:
         f"({best_other}, {theirs:.4f}). Target (at least 30 % below, and under 0.05): "
         f"{'met' if change >= 30 and ours < 0.05 else 'not met'}.",
     ]
+    if len(report["seeds"]) > 1:
+        margins = ", ".join(f"{margin(per, main, best_other):.0f} %" for per in report["per_seed"].values())
+        lines[-1] += f" Seed by seed, {main} is {margins} below {best_other}."
     for name, description in SETS.items():
         rules = list(results[name][main])
         lines += [
