@@ -29,7 +29,7 @@ from audio2motion.data.synthetic import (
     write_synthetic_dataset,
 )
 from audio2motion.errors import InputError
-from audio2motion.inference import load_model
+from audio2motion.inference import MotionGenerator, load_model
 from audio2motion.metrics import beat_alignment, correlation, motion_beats, music_beats, nmse
 from audio2motion.training.run import train
 
@@ -146,6 +146,22 @@ def checked_seeds(seeds: list) -> list[int]:
     return seeds
 
 
+def predictors_for(models: dict, main: MotionGenerator, retrieve: Callable) -> dict[str, Callable]:
+    """The trained models and the baselines as predictors `(clips, i) -> clip i's motion`: shuffled_audio
+    plays `main` the next clip's audio, nearest_neighbour is `retrieve((waveform, sample_rate))`."""
+    predictors = {
+        name: lambda clips, i, model=model: model.generate(*clips[i][:2]).values.numpy()
+        for name, model in models.items()
+    }
+    predictors["shuffled_audio"] = lambda clips, i: main.generate(
+        *clips[(i + 1) % len(clips)][:2]
+    ).values.numpy()
+    predictors["nearest_neighbour"] = lambda clips, i: retrieve(clips[i][:2])
+    mean_pose = main.motion_norm.mean.numpy()
+    predictors["mean_pose"] = lambda clips, i: np.broadcast_to(mean_pose, clips[i][2].shape)
+    return predictors
+
+
 def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     """Write the suite, train the variants once per seed of `benchmark.seeds` (into `run_dir/seed_S/`),
     evaluate everything; the results as plain data, averaged over the seeds and per seed."""
@@ -182,16 +198,7 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
         checkpoints, train_seconds[seed] = train_variants(seeded, run_dir / f"seed_{seed}", variants)
         models = {name: load_model(path) for name, path in checkpoints.items()}
         main = models[cfg.benchmark.main]
-        predictors = {
-            name: lambda clips, i, model=model: model.generate(*clips[i][:2]).values.numpy()
-            for name, model in models.items()
-        }
-        predictors["shuffled_audio"] = lambda clips, i, main=main: main.generate(
-            *clips[(i + 1) % len(clips)][:2]
-        ).values.numpy()
-        predictors["nearest_neighbour"] = lambda clips, i: retrieval(data.featurizer(*clips[i][:2])).numpy()
-        mean_pose = main.motion_norm.mean.numpy()
-        predictors["mean_pose"] = lambda clips, i, pose=mean_pose: np.broadcast_to(pose, clips[i][2].shape)
+        predictors = predictors_for(models, main, lambda clip: retrieval(data.featurizer(*clip)).numpy())
         scale = main.motion_norm.std.numpy()
         per_seed[seed] = {
             name: evaluate_set(run_dir / "suite" / name, predictors, rules.channel_rules, fps, scale)
@@ -288,7 +295,7 @@ def format_report(report: dict, command: str, hardware: str) -> str:
     ]
     if len(report["seeds"]) > 1:
         margins = ", ".join(f"{margin(per, main, best_other):.0f} %" for per in report["per_seed"].values())
-        lines[-1] += f" Seed by seed, {main} is {margins} below {best_other}."
+        lines[-1] += f" Seed by seed, {main} below {best_other}: {margins} (negative: above)."
     for name, description in SETS.items():
         rules = list(results[name][main])
         lines += [
