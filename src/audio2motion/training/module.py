@@ -61,7 +61,6 @@ class Audio2MotionModule(L.LightningModule):
         self.feature_norm = Normalizer(feature_dim)
         self.motion_norm = Normalizer(layout["dim"])
         self._val_sums: dict[str, torch.Tensor] = {}
-        self._val_batches = 0  # seeds each validation batch's diffusion noise
         self._step_finite, self._step_clips = [], []  # of the micro-batches of the coming optimiser step
         self.nonfinite_steps, self._nonfinite_streak = 0, 0  # skipped steps: in all, and in a row
 
@@ -73,13 +72,20 @@ class Audio2MotionModule(L.LightningModule):
     def forward(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Raw features `[B, T, F]` -> normalised motion `[B, T, D]`. Padded frames (`mask` False) become
         the mean features, 0 once normalised: what the model's own zero padding shows it at clip edges."""
-        return self.model(self.feature_norm(features) * mask.unsqueeze(-1), mask)
+        return self.model(self._normalised_features(features, mask), mask)
 
-    def _losses(self, batch: dict) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
+    def _normalised_features(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Raw features `[B, T, F]` normalised, with padded frames (`mask` `[B, T]` False) at 0."""
+        return self.feature_norm(features) * mask.unsqueeze(-1)
+
+    def _losses(
+        self, batch: dict, val_batch: int | None = None
+    ) -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
         """Loss terms, the prediction's clean motion and the target, both normalised `[B, T, D]`.
-        Diffusion: the network's prediction from a noisy window at a random step (seeded in validation,
-        so that epochs compare), its error as `recon`, and the auxiliary terms (velocity, joints, foot
-        contact) on the clean motion it implies, each window's weighted by `aux` (see _denoising)."""
+        Diffusion: the network's prediction from a noisy window at a random step (validation batch
+        `val_batch` seeds it, so that epochs compare), its error as `recon`, and the auxiliary terms
+        (velocity, joints, foot contact) on the clean motion it implies, each window's weighted by `aux`
+        (see _denoising)."""
         target = self.motion_norm(batch["motion"])  # [B, T, D]
         mask = batch["mask"].unsqueeze(-1).to(target.dtype)  # [B, T, 1]
         aux = torch.ones_like(mask[:, :1])  # [B, 1, 1]
@@ -87,7 +93,7 @@ class Audio2MotionModule(L.LightningModule):
             pred = self(batch["features"], batch["mask"])  # [B, T, D]
             recon = ((pred - target).pow(2) * mask).sum() / (mask.sum() * pred.shape[-1])
         else:
-            pred, recon, aux = self._denoising(batch, target, mask)
+            pred, recon, aux = self._denoising(batch, target, mask, val_batch)
         vel_mask = mask[:, 1:] * mask[:, :-1]  # [B, T-1, 1]
         vel_err = (pred.diff(dim=1) - target.diff(dim=1)).pow(2) * vel_mask * aux
         velocity = vel_err.sum() / (vel_mask.sum().clamp(min=1) * pred.shape[-1])
@@ -122,23 +128,22 @@ class Audio2MotionModule(L.LightningModule):
         return (speed * down * vel_mask * weight).sum() / (vel_mask.sum() * len(feet)).clamp(min=1)
 
     def _denoising(
-        self, batch: dict, target: torch.Tensor, mask: torch.Tensor
+        self, batch: dict, target: torch.Tensor, mask: torch.Tensor, val_batch: int | None
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Clean motion implied by the denoiser's prediction `[B, T, D]`, the prediction's error, and the
         weight `[B, 1, 1]` of each window's auxiliary losses: abar_t for an epsilon prediction, whose clean
         motion divides its error by sqrt(abar_t) (so the weighted error is (1 - abar_t) x its own), else 1."""
         objective, diffusion = self.hparams.objective, self.diffusion
         generator = None
-        if not self.training:
-            generator = torch.Generator().manual_seed(objective["val_seed"] + self._val_batches)
-            self._val_batches += 1
+        if val_batch is not None:
+            generator = torch.Generator().manual_seed(objective["val_seed"] + val_batch)
         batch_size = target.shape[0]
         t = torch.randint(0, diffusion.timesteps, (batch_size,), generator=generator).to(target.device)
         noise = torch.randn(target.shape, generator=generator).to(target.device)
         keep = torch.rand(batch_size, generator=generator).to(target.device) >= objective["audio_dropout"]
-        keep |= not self.training  # validation scores the conditional model
+        keep |= val_batch is not None  # validation scores the conditional model
         noisy = diffusion.noisy(target, t, noise)
-        audio = self.model.encode(self.feature_norm(batch["features"]) * mask, batch["mask"])
+        audio = self.model.encode(self._normalised_features(batch["features"], batch["mask"]), batch["mask"])
         prediction = self.model(noisy, t, audio, keep, batch["mask"])  # [B, T, D]
         error = (prediction - diffusion.target(target, t, noise)).pow(2) * mask
         aux = (
@@ -153,7 +158,7 @@ class Audio2MotionModule(L.LightningModule):
         """Normalised motion `[B, T, D]` sampled for a batch's audio (diffusion), with the objective's
         sampling settings (see GaussianDiffusion.sample) unless overridden."""
         mask = batch["mask"]
-        audio = self.model.encode(self.feature_norm(batch["features"]) * mask.unsqueeze(-1), mask)
+        audio = self.model.encode(self._normalised_features(batch["features"], mask), mask)
         return self.diffusion.sample(
             lambda x, t, keep: self.model(x, t, audio, keep, mask),
             (mask.shape[0], mask.shape[1], self.motion_norm.mean.shape[0]),
@@ -209,10 +214,10 @@ class Audio2MotionModule(L.LightningModule):
         self.nonfinite_steps, self._nonfinite_streak = checkpoint.get("nonfinite_steps", [0, 0])
 
     def on_validation_epoch_start(self) -> None:
-        self._val_sums, self._val_batches = {}, 0
+        self._val_sums = {}
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
-        losses, pred, target = self._losses(batch)
+        losses, pred, target = self._losses(batch, batch_idx)
         batch_size = batch["mask"].shape[0]
         # Synced so that every process agrees on the best checkpoint's name.
         self.log("val/loss", losses.pop("loss"), prog_bar=True, batch_size=batch_size, sync_dist=True)
