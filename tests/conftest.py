@@ -12,6 +12,13 @@ from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# pytest-xdist workers share the cores: each worker, and every script it runs, takes its share of threads
+# instead of all of them (PYTEST_XDIST_WORKER_COUNT is set in the workers only).
+_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _workers > 1:
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // _workers))
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
 # Property tests (tests/test_fuzz.py): the same examples on every run and machine, no example database,
 # no per-example deadline (the first call of a torchaudio kernel is slow).
 settings.register_profile("audio2motion", max_examples=30, deadline=None, derandomize=True, database=None)
