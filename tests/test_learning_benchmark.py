@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import soundfile
+import torch
 from conftest import ROOT, run_script
 from hydra import compose, initialize_config_dir
 
@@ -22,22 +23,22 @@ from audio2motion.learning_benchmark import (
 
 RULES = ["rhythm", "loudness", "pitch_height", "pitch_band", "all_three", "overall"]
 VARIANTS = ["densefilm", "densefilm_per_clip", "concat"]
+TINY = [
+    "benchmark.suite.train_clips=6",
+    "benchmark.suite.heldout_clips=4",
+    "benchmark.suite.duration=4.0",
+    "trainer.max_epochs=2",
+    "model.net.dim=16",
+    "model.net.blocks=2",
+    "model.net.encoder_layers=1",
+    "features.n_mels=16",
+    "data.window_seconds=1.0",
+]
 
 
 def test_tiny_benchmark_reports_every_row(tmp_path):
     result = run_script(
-        "scripts/benchmark_learning.py",
-        f"hydra.run.dir={tmp_path}",
-        "benchmark.suite.train_clips=6",
-        "benchmark.suite.heldout_clips=4",
-        "benchmark.suite.duration=4.0",
-        "trainer.max_epochs=2",
-        "model.net.dim=16",
-        "model.net.blocks=2",
-        "model.net.encoder_layers=1",
-        "features.n_mels=16",
-        "data.window_seconds=1.0",
-        "benchmark.seeds=[3,4]",
+        "scripts/benchmark_learning.py", f"hydra.run.dir={tmp_path}", *TINY, "benchmark.seeds=[3,4]"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "results.json").read_text())
@@ -79,6 +80,21 @@ def test_tiny_benchmark_reports_every_row(tmp_path):
     assert [(r.samplerate, r.channels) for r in rates] == [(22050, 1), (44100, 1), (48000, 1), (22050, 2)]
     assert "Target (at least 30 % below, and under 0.05)" in table
     assert "mean over 2 seeds (3, 4)" in table and "Seed by seed, densefilm below " in table
+
+
+def test_tiny_benchmark_compares_the_variants_as_diffusion_denoisers(tmp_path):
+    result = run_script(
+        "scripts/benchmark_learning.py", f"hydra.run.dir={tmp_path}", *TINY, "objective=diffusion"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for variant in VARIANTS:
+        checkpoint = tmp_path / "seed_1234" / variant / "checkpoints" / "last.ckpt"
+        hparams = torch.load(checkpoint, weights_only=True)["hyper_parameters"]
+        assert hparams["objective"]["name"] == "diffusion" and hparams["net"]["modulation"] == (
+            "concat" if variant == "concat" else "film"
+        )
+    heldout = json.loads((tmp_path / "results.json").read_text())["results"]["heldout"]
+    assert all(np.isfinite(heldout[variant]["overall"]["nmse"]) for variant in VARIANTS)
 
 
 @pytest.mark.parametrize("seeds", [[], [1, 1], ["a"], [1.5]])

@@ -41,7 +41,8 @@ class MotionNetwork(nn.Module):
 
     The audio embedding is one vector per frame (`conditioning="frame"`) or one per clip (`"clip"`, the
     Audio2Photoreal form). With `modulation="film"` DenseFiLM modulates every block by a condition; with
-    `"concat"` (an ablation) the blocks are built without it. Subclasses say what the blocks run on.
+    `"concat"` (an ablation) the blocks are built without it and the condition is instead concatenated
+    to the block input once, then projected back to width d. Subclasses say what the blocks run on.
     """
 
     def __init__(
@@ -72,6 +73,7 @@ class MotionNetwork(nn.Module):
         self.blocks = residual_stack(
             dim, blocks, mixing, kernel_size, dilations, heads, causal, dropout, film=modulation == "film"
         )
+        self.concat = nn.Linear(2 * dim, dim) if modulation == "concat" else None
         self.norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, motion_dim)
         # A model of convolutions alone computes frame t from frames t - past .. t + future only, however
@@ -91,7 +93,12 @@ class MotionNetwork(nn.Module):
         return per_frame if self.conditioning == "frame" else per_clip
 
     def decode(self, x: torch.Tensor, cond: torch.Tensor | None, mask: torch.Tensor | None) -> torch.Tensor:
-        """The blocks on `x` `[B, T, d]`, modulated by `cond` (None: unconditioned), then the head."""
+        """The blocks on `x` `[B, T, d]`, conditioned on `cond` `[B, T, d]` or `[B, d]` (None:
+        unconditioned) as `modulation` says, then the head."""
+        if self.concat is not None and cond is not None:
+            if cond.dim() == 2:
+                cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
+            x, cond = self.concat(torch.cat([x, cond], dim=-1)), None  # [B, T, d]
         for block in self.blocks:
             x = block(x, cond, mask)  # [B, T, d]
         return self.head(self.norm(x))  # [B, T, D]
@@ -108,14 +115,9 @@ class Audio2Motion(MotionNetwork):
     def __init__(self, feature_dim: int, motion_dim: int, **net):
         super().__init__(feature_dim, motion_dim, **net)
         self.query = nn.Parameter(torch.randn(self.dim) * 0.02)
-        self.concat = nn.Linear(2 * self.dim, self.dim) if self.modulation == "concat" else None
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """`features` `[B, T, F]` -> motion `[B, T, D]`; `mask` `[B, T]` marks real (unpadded) frames."""
-        cond: torch.Tensor | None = self.encode(features, mask)  # [B, T, d] or [B, d]
+        cond = self.encode(features, mask)  # [B, T, d] or [B, d]
         x = self.query.expand(features.shape[0], features.shape[1], -1)  # [B, T, d]
-        if self.concat is not None and cond is not None:
-            if cond.dim() == 2:
-                cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
-            x, cond = self.concat(torch.cat([x, cond], dim=-1)), None  # [B, T, d]
         return self.decode(x, cond, mask)  # [B, T, D]

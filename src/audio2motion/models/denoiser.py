@@ -1,5 +1,5 @@
 """The diffusion denoiser: the same audio encoder and DenseFiLM residual motion blocks as Audio2Motion, run
-on a noisy motion window; DenseFiLM's condition is the audio embedding plus a diffusion-step embedding."""
+on a noisy motion window; the condition is the audio embedding plus a diffusion-step embedding."""
 
 import math
 
@@ -31,17 +31,13 @@ class MotionDenoiser(MotionNetwork):
     (clean motion, noise or v, as the objective says).
 
     The input projection of the noisy motion passes through the blocks (see MotionNetwork for the
-    settings), each modulated by DenseFiLM on `audio + step` embeddings. Where `keep_audio` is False the
-    audio embedding is replaced by a learned null embedding: the unconditional model of classifier-free
-    guidance. `modulation` must be "film", since the step enters through DenseFiLM.
+    settings), each modulated by DenseFiLM on `audio + step` embeddings; with `modulation="concat"` (the
+    ablation) those embeddings are concatenated to the projection once, at the input, instead. Where
+    `keep_audio` is False the audio embedding is replaced by a learned null embedding: the unconditional
+    model of classifier-free guidance.
     """
 
     def __init__(self, feature_dim: int, motion_dim: int, **net):
-        if net.get("modulation", "film") != "film":
-            modulation = net["modulation"]
-            raise ValueError(
-                f"objective=diffusion needs modulation 'film' (the step enters there), got {modulation!r}"
-            )
         super().__init__(feature_dim, motion_dim, **net)
         self.null_audio = nn.Parameter(torch.zeros(self.dim))
         self.step = StepEmbedding(self.dim)
