@@ -92,15 +92,15 @@ class MotionNetwork(nn.Module):
         per_frame, per_clip = self.encoder(features, mask)
         return per_frame if self.conditioning == "frame" else per_clip
 
-    def decode(self, x: torch.Tensor, cond: torch.Tensor | None, mask: torch.Tensor | None) -> torch.Tensor:
-        """The blocks on `x` `[B, T, d]`, conditioned on `cond` `[B, T, d]` or `[B, d]` (None:
-        unconditioned) as `modulation` says, then the head."""
-        if self.concat is not None and cond is not None:
+    def decode(self, x: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        """The blocks on `x` `[B, T, d]`, conditioned on `cond` `[B, T, d]` or `[B, d]` as `modulation`
+        says, then the head."""
+        if self.concat is not None:
             if cond.dim() == 2:
                 cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
-            x, cond = self.concat(torch.cat([x, cond], dim=-1)), None  # [B, T, d]
+            x = self.concat(torch.cat([x, cond], dim=-1))  # [B, T, d]
         for block in self.blocks:
-            x = block(x, cond, mask)  # [B, T, d]
+            x = block(x, cond, mask)  # [B, T, d]; blocks built without DenseFiLM (concat) ignore cond
         return self.head(self.norm(x))  # [B, T, D]
 
 
