@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from omegaconf import DictConfig, OmegaConf, open_dict
+from scipy import stats
 
 from audio2motion.audio_io import load_audio
 from audio2motion.baselines import NearestNeighbourRetrieval
@@ -249,6 +250,15 @@ def margin(results: dict, main: str, other: str) -> float:
     )
 
 
+def margin_interval(margins: list[float]) -> tuple[float, float]:
+    """95 % confidence interval of the mean of per-seed margins (Student's t): whether a difference
+    between two models is more than seed noise."""
+    if np.ptp(margins) == 0:  # no spread: t's interval would be NaN
+        return margins[0], margins[0]
+    interval = stats.ttest_1samp(margins, 0.0).confidence_interval(0.95)
+    return float(interval.low), float(interval.high)
+
+
 def format_report(report: dict, command: str, hardware: str) -> str:
     """The results as Markdown: a summary per method and held-out set, then every rule."""
     results, main = report["results"], report["main"]
@@ -294,8 +304,12 @@ def format_report(report: dict, command: str, hardware: str) -> str:
         f"{'met' if change >= 30 and ours < 0.05 else 'not met'}.",
     ]
     if len(report["seeds"]) > 1:
-        margins = ", ".join(f"{margin(per, main, best_other):.0f} %" for per in report["per_seed"].values())
-        lines[-1] += f" Seed by seed, {main} below {best_other}: {margins} (negative: above)."
+        margins = [margin(per, main, best_other) for per in report["per_seed"].values()]
+        low, high = margin_interval(margins)
+        lines[-1] += (
+            f" Seed by seed, {main} below {best_other}: {', '.join(f'{m:.0f} %' for m in margins)} (negative:"
+            f" above); mean {np.mean(margins):.0f} %, 95 % confidence interval {low:.0f} to {high:.0f} %."
+        )
     for name, description in SETS.items():
         rules = list(results[name][main])
         lines += [
