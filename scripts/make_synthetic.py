@@ -1,29 +1,7 @@
-"""Write a synthetic data set in the folder format: `python scripts/make_synthetic.py out=DIR`.
+"""Write a synthetic data set in the folder format: `python scripts/make_synthetic.py out=DIR`; the
+code is audio2motion.cli.make_synthetic."""
 
-Settings come from conf/data/synthetic.yaml (`data.fps`, `data.generator.*`), e.g.
-`python scripts/make_synthetic.py out=/tmp/dance data.fps=60 data.generator.sample_rate=44100`.
-"""
-
-import os
-from pathlib import Path
-
-import hydra
-from omegaconf import DictConfig, OmegaConf
-
-from audio2motion.data.synthetic import rules_from_config, write_synthetic_dataset
-from audio2motion.errors import exit_on_user_error
-
-os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
-
-
-@hydra.main(version_base="1.3", config_path="../conf", config_name="make_synthetic")
-def main(cfg: DictConfig) -> None:
-    with exit_on_user_error():
-        settings = OmegaConf.to_container(cfg.data.generator, resolve=True)
-        rules = rules_from_config(settings.pop("rules"))
-        root = write_synthetic_dataset(cfg.out, fps=cfg.data.fps, rules=rules, **settings)
-    print(f"wrote {settings['num_clips']} clips to {root}")
-
+from audio2motion.cli.make_synthetic import main
 
 if __name__ == "__main__":
     main()

@@ -1,35 +1,7 @@
-"""Fill the feature cache: `python scripts/preprocess.py data=aistpp data.root=DIR` (see
-conf/preprocess.yaml). Prints where the cache went, how many clips and frames, its size and the time."""
+"""Fill the feature cache: `python scripts/preprocess.py data=aistpp data.root=DIR` (installed:
+`audio2motion-preprocess`); the code is audio2motion.cli.preprocess."""
 
-import os
-import time
-from pathlib import Path
-
-import hydra
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
-
-import audio2motion.config  # noqa: F401  (registers the resolvers the configs use)
-from audio2motion.errors import exit_on_user_error
-
-os.environ.setdefault("AUDIO2MOTION_ROOT", str(Path(__file__).resolve().parents[1]))
-
-
-@hydra.main(version_base="1.3", config_path="../conf", config_name="preprocess")
-def main(cfg: DictConfig) -> None:
-    with exit_on_user_error():
-        started = time.perf_counter()
-        datamodule = instantiate(cfg.data, features=OmegaConf.to_container(cfg.features, resolve=True))
-        datamodule.prepare_data()
-        folder, size = datamodule.write_cache()
-        datamodule.setup()  # reads back what was written
-    clips = [clip for split in datamodule.clips.values() for clip in split]
-    frames = sum(clip.motion.shape[0] for clip in clips)
-    print(
-        f"cached {len(clips)} clips ({frames} frames, {size / 2**20:.1f} MiB) in {folder} "
-        f"in {time.perf_counter() - started:.1f} s"
-    )
-
+from audio2motion.cli.preprocess import main
 
 if __name__ == "__main__":
     main()
