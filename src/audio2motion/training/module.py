@@ -250,9 +250,14 @@ class Audio2MotionModule(L.LightningModule):
 
     def configure_optimizers(self):
         opt = self.hparams.optimizer
-        optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=opt["lr"], weight_decay=opt["weight_decay"], betas=tuple(opt["betas"])
-        )
+        # Weight decay shrinks matrices and kernels only: decaying LayerNorm gains, biases, the learned
+        # query or the null-audio embedding pulls them towards 0, which is no simpler a model.
+        params = list(self.model.parameters())
+        groups = [
+            {"params": [p for p in params if p.ndim >= 2], "weight_decay": opt["weight_decay"]},
+            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
         sched = self.hparams.scheduler
         total = self.trainer.estimated_stepping_batches
         total = int(total) if math.isfinite(total) else int(sched["total_steps"])
