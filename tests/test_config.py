@@ -11,7 +11,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf, open_dict
 
 from audio2motion.data.synthetic import write_synthetic_dataset
-from audio2motion.models import Audio2Motion
+from audio2motion.models import Audio2Motion, NetworkConfig
 from audio2motion.training.run import _instantiate_all, train
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -74,7 +74,7 @@ def test_option_composes_and_builds(group, option, tmp_path):
     assert cfg.data.fps > 0 and cfg.trainer.max_epochs >= 1
     datamodule = instantiate(cfg.data, features=OmegaConf.to_container(cfg.features))
     assert datamodule.featurizer.dim == cfg.features.n_mels + 3
-    model = Audio2Motion(datamodule.featurizer.dim, 7, **OmegaConf.to_container(cfg.model.net))
+    model = Audio2Motion(datamodule.featurizer.dim, 7, NetworkConfig.from_dict(cfg.model.net))
     assert model(torch.randn(2, 16, datamodule.featurizer.dim)).shape == (2, 16, 7)
     callbacks, loggers = _instantiate_all(cfg.get("callbacks")), _instantiate_all(cfg.get("logger"))
     if (group, option) in NEEDS_GPU:

@@ -13,7 +13,7 @@ from audio2motion import load_model
 from audio2motion.data.windows import window_starts
 from audio2motion.diffusion import PREDICTIONS, GaussianDiffusion, alpha_bars
 from audio2motion.editing import edit_constraints
-from audio2motion.models import MotionDenoiser
+from audio2motion.models import MotionDenoiser, NetworkConfig
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "linear"])
@@ -118,7 +118,7 @@ def test_the_seed_picks_the_sample():
 def test_denoiser_takes_steps_and_drops_audio_for_guidance(modulation):
     torch.manual_seed(0)
     net = MotionDenoiser(
-        feature_dim=6, motion_dim=4, dim=16, blocks=2, encoder_layers=1, dropout=0.0, modulation=modulation
+        6, 4, NetworkConfig(dim=16, blocks=2, encoder_layers=1, dropout=0.0, modulation=modulation)
     ).eval()
     assert all((block.film is None) == (modulation == "concat") for block in net.blocks)
     for p in net.parameters():  # DenseFiLM starts at the identity: move it so that the condition matters

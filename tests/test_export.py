@@ -14,7 +14,7 @@ from audio2motion import MotionGenerator, load_model
 from audio2motion.checkpoint import read_checkpoint
 from audio2motion.errors import InputError
 from audio2motion.export import METADATA, export, load_exported
-from audio2motion.models import Audio2Motion
+from audio2motion.models import Audio2Motion, NetworkConfig
 
 RATE = 16000  # the featurizer's, which exported files take
 
@@ -83,7 +83,9 @@ def attention_model(ckpt) -> MotionGenerator:
     hparams = checkpoint["hyper_parameters"]
     hparams["net"] = {**hparams["net"], "mixing": ["conv", "attention"], "heads": 2}
     torch.manual_seed(0)
-    net = Audio2Motion(hparams["feature_dim"], hparams["layout"]["dim"], **hparams["net"])
+    net = Audio2Motion(
+        hparams["feature_dim"], hparams["layout"]["dim"], NetworkConfig.from_dict(hparams["net"])
+    )
     for name, weight in net.named_parameters():
         if ".film." in name:
             torch.nn.init.normal_(weight, std=0.2)

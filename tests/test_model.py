@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from audio2motion.models import Audio2Motion, ResidualMotionBlock
+from audio2motion.models import Audio2Motion, NetworkConfig, ResidualMotionBlock
 
 
 @pytest.mark.parametrize("mixing", [["conv"], ["attention"], ["conv", "attention"]])
@@ -17,7 +17,7 @@ def test_block_is_its_unconditioned_path_at_initialisation(mixing):
 
 def test_gradients_reach_the_densefilm_weights():
     torch.manual_seed(0)
-    model = Audio2Motion(feature_dim=10, motion_dim=5, dim=16, blocks=3, encoder_layers=1)
+    model = Audio2Motion(10, 5, NetworkConfig(dim=16, blocks=3, encoder_layers=1))
     model(torch.randn(2, 20, 10)).pow(2).mean().backward()
     for block in model.blocks:
         assert block.film.proj.weight.grad.abs().sum() > 0
@@ -27,9 +27,7 @@ def test_gradients_reach_the_densefilm_weights():
 @pytest.mark.parametrize("conditioning", ["frame", "clip"])
 @pytest.mark.parametrize("mixing", [["conv"], ["conv", "attention"]])
 def test_model_shapes(conditioning, mixing):
-    model = Audio2Motion(
-        feature_dim=10, motion_dim=7, dim=16, blocks=2, mixing=mixing, conditioning=conditioning
-    )
+    model = Audio2Motion(10, 7, NetworkConfig(dim=16, blocks=2, mixing=mixing, conditioning=conditioning))
     assert model(torch.randn(3, 25, 10)).shape == (3, 25, 7)
     assert model(torch.randn(1, 1, 10)).shape == (1, 1, 7)
 
@@ -37,7 +35,9 @@ def test_model_shapes(conditioning, mixing):
 @pytest.mark.parametrize("mixing", [["conv"], ["attention"], ["conv", "attention"]])
 def test_causal_model_ignores_the_future(mixing):
     torch.manual_seed(0)
-    model = Audio2Motion(10, 4, dim=16, blocks=3, mixing=mixing, causal=True, encoder_layers=2).eval()
+    model = Audio2Motion(
+        10, 4, NetworkConfig(dim=16, blocks=3, mixing=mixing, causal=True, encoder_layers=2)
+    ).eval()
     for block in model.blocks:  # leave the zero start so that the audio reaches the output
         torch.nn.init.normal_(block.film.proj.weight, std=0.2)
     features = torch.randn(1, 30, 10)
@@ -50,7 +50,7 @@ def test_causal_model_ignores_the_future(mixing):
 
 def test_non_causal_model_looks_ahead():
     torch.manual_seed(0)
-    model = Audio2Motion(10, 4, dim=16, blocks=3, causal=False).eval()
+    model = Audio2Motion(10, 4, NetworkConfig(dim=16, blocks=3, causal=False)).eval()
     for block in model.blocks:
         torch.nn.init.normal_(block.film.proj.weight, std=0.2)
     features = torch.randn(1, 30, 10)
@@ -61,7 +61,7 @@ def test_non_causal_model_looks_ahead():
 
 def test_clip_conditioning_sees_only_the_pooled_audio():
     torch.manual_seed(0)
-    model = Audio2Motion(10, 4, dim=16, blocks=2, conditioning="clip").eval()
+    model = Audio2Motion(10, 4, NetworkConfig(dim=16, blocks=2, conditioning="clip")).eval()
     for block in model.blocks:
         torch.nn.init.normal_(block.film.proj.weight, std=0.2)
     features = torch.randn(1, 40, 10)
@@ -72,14 +72,14 @@ def test_clip_conditioning_sees_only_the_pooled_audio():
 
 def test_unknown_options_are_refused():
     with pytest.raises(ValueError, match="conditioning"):
-        Audio2Motion(4, 4, conditioning="word")
+        Audio2Motion(4, 4, NetworkConfig(conditioning="word"))
     with pytest.raises(ValueError, match="mixing"):
         ResidualMotionBlock(8, ("lstm",))
 
 
 def test_concat_ablation_joins_the_audio_once_at_the_input():
     torch.manual_seed(0)
-    model = Audio2Motion(10, 4, dim=16, blocks=3, modulation="concat").eval()
+    model = Audio2Motion(10, 4, NetworkConfig(dim=16, blocks=3, modulation="concat")).eval()
     assert all(block.film is None for block in model.blocks) and model.concat.in_features == 32
     features = torch.randn(2, 30, 10)
     changed = features.clone()
@@ -90,7 +90,7 @@ def test_concat_ablation_joins_the_audio_once_at_the_input():
     )  # reaches its frame, not beyond the receptive field
     assert model(features).shape == (2, 30, 4)
     with pytest.raises(ValueError, match="modulation"):
-        Audio2Motion(10, 4, modulation="add")
+        Audio2Motion(10, 4, NetworkConfig(modulation="add"))
 
 
 @pytest.mark.parametrize("conditioning", ["frame", "clip"])
@@ -100,7 +100,9 @@ def test_padding_a_clip_leaves_its_real_frames_as_they_were(conditioning, mixing
     """Training pads clips shorter than a window; inference runs them as they are: same output."""
     torch.manual_seed(0)
     model = Audio2Motion(
-        10, 4, dim=16, blocks=3, mixing=mixing, conditioning=conditioning, modulation=modulation
+        10,
+        4,
+        NetworkConfig(dim=16, blocks=3, mixing=mixing, conditioning=conditioning, modulation=modulation),
     ).eval()
     for block in model.blocks:
         if block.film is not None:
@@ -118,7 +120,9 @@ def test_padding_a_clip_leaves_its_real_frames_as_they_were(conditioning, mixing
 def test_context_is_exactly_the_frames_a_convolutional_model_reads(causal, mixing):
     torch.manual_seed(0)
     model = Audio2Motion(
-        10, 4, dim=16, blocks=3, encoder_layers=2, dilations=(1, 2, 4), causal=causal, mixing=mixing
+        10,
+        4,
+        NetworkConfig(dim=16, blocks=3, encoder_layers=2, dilations=(1, 2, 4), causal=causal, mixing=mixing),
     ).eval()
     for block in model.blocks:
         torch.nn.init.normal_(block.film.proj.weight, std=0.2)
@@ -135,5 +139,7 @@ def test_context_is_exactly_the_frames_a_convolutional_model_reads(causal, mixin
     first, last = moved[0], moved[-1]
     assert 30 - future <= first <= 30 - future + (2 if future else 0)
     assert 30 + past - 2 <= last <= 30 + past
-    assert Audio2Motion(10, 4, mixing=["conv", "attention"]).context is None
-    assert Audio2Motion(10, 4, conditioning="clip").context is None  # a clip vector pools every frame
+    assert Audio2Motion(10, 4, NetworkConfig(mixing=["conv", "attention"])).context is None
+    assert (
+        Audio2Motion(10, 4, NetworkConfig(conditioning="clip")).context is None
+    )  # a clip vector pools every frame

@@ -3,8 +3,16 @@ diffusion denoiser."""
 
 from audio2motion.models.audio2motion import Audio2Motion
 from audio2motion.models.blocks import ResidualMotionBlock
+from audio2motion.models.config import NetworkConfig
 from audio2motion.models.denoiser import MotionDenoiser
 from audio2motion.models.densefilm import DenseFiLM
 from audio2motion.models.normalizer import Normalizer
 
-__all__ = ["Audio2Motion", "DenseFiLM", "MotionDenoiser", "Normalizer", "ResidualMotionBlock"]
+__all__ = [
+    "Audio2Motion",
+    "DenseFiLM",
+    "MotionDenoiser",
+    "NetworkConfig",
+    "Normalizer",
+    "ResidualMotionBlock",
+]

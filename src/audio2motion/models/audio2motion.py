@@ -5,19 +5,28 @@ import torch
 from torch import nn
 
 from audio2motion.models.blocks import ResidualMotionBlock, residual_stack
+from audio2motion.models.config import NetworkConfig
 
 
 class AudioEncoder(nn.Module):
-    """Normalised audio features `[B, T, F]` -> per-frame embeddings `[B, T, d]`, clip vector `[B, d]`."""
+    """Normalised audio features `[B, T, F]` -> per-frame embeddings `[B, T, d]`, clip vector `[B, d]`:
+    `config.encoder_layers` unconditioned convolutional blocks, layer i dilated by 2 ** i."""
 
-    def __init__(
-        self, feature_dim: int, dim: int, layers: int, kernel_size: int, causal: bool, dropout: float
-    ):
+    def __init__(self, feature_dim: int, config: NetworkConfig):
         super().__init__()
+        dim = config.dim
         self.proj = nn.Linear(feature_dim, dim)
         self.blocks = nn.ModuleList(
-            ResidualMotionBlock(dim, ("conv",), kernel_size, 2**i, causal=causal, dropout=dropout, film=False)
-            for i in range(layers)
+            ResidualMotionBlock(
+                dim,
+                ("conv",),
+                kernel_size=config.kernel_size,
+                dilation=2**i,
+                causal=config.causal,
+                dropout=config.dropout,
+                film=False,
+            )
+            for i in range(config.encoder_layers)
         )
         self.norm = nn.LayerNorm(dim)
 
@@ -35,9 +44,26 @@ class AudioEncoder(nn.Module):
         return frames, (frames * weights).sum(1) / weights.sum(1).clamp(min=1)
 
 
+def receptive_field(config: NetworkConfig) -> tuple[int, int] | None:
+    """(past, future) frames that frame t's output reads, for a network of convolutions alone and per-frame
+    conditioning; None for one with attention (it sees whole windows) or a clip vector (it pools them).
+
+    Such a network computes frame t from frames t - past .. t + future only, however long its input, so
+    windows with that much context on each side give exactly the one-pass result, and a causal one
+    (future 0) can stream."""
+    if set(config.mixing) != {"conv"} or config.conditioning != "frame":
+        return None
+    dilations = [2**i for i in range(config.encoder_layers)] + [
+        config.dilations[i % len(config.dilations)] for i in range(config.blocks) for _ in config.mixing
+    ]
+    reaches = [(config.kernel_size - 1) * d for d in dilations]
+    past = sum(reaches) if config.causal else sum(r // 2 for r in reaches)  # as DilatedConv pads
+    return past, sum(reaches) - past
+
+
 class MotionNetwork(nn.Module):
-    """What the regression model and the diffusion denoiser share: the audio encoder, `blocks` residual
-    motion blocks (block i's convolution dilates by `dilations[i % len(dilations)]`) and the output head.
+    """What the regression model and the diffusion denoiser share: the audio encoder, the residual motion
+    blocks and the output head, built from a NetworkConfig.
 
     The audio embedding is one vector per frame (`conditioning="frame"`) or one per clip (`"clip"`, the
     Audio2Photoreal form). With `modulation="film"` DenseFiLM modulates every block by a condition; with
@@ -45,46 +71,15 @@ class MotionNetwork(nn.Module):
     to the block input once, then projected back to width d. Subclasses say what the blocks run on.
     """
 
-    def __init__(
-        self,
-        feature_dim: int,
-        motion_dim: int,
-        dim: int = 128,
-        blocks: int = 8,
-        mixing: tuple[str, ...] = ("conv",),
-        kernel_size: int = 3,
-        dilations: tuple[int, ...] = (1, 2, 4, 8, 16),
-        heads: int = 4,
-        causal: bool = False,
-        dropout: float = 0.1,
-        encoder_layers: int = 3,
-        conditioning: str = "frame",
-        modulation: str = "film",
-    ):
+    def __init__(self, feature_dim: int, motion_dim: int, config: NetworkConfig):
         super().__init__()
-        if conditioning not in ("frame", "clip"):
-            raise ValueError(f"conditioning must be 'frame' or 'clip', got {conditioning!r}")
-        if modulation not in ("film", "concat"):
-            raise ValueError(f"modulation must be 'film' or 'concat', got {modulation!r}")
-        if causal and conditioning == "clip":
-            raise ValueError("causal=true needs conditioning='frame': a clip vector pools the future too")
-        self.dim, self.conditioning, self.modulation = dim, conditioning, modulation
-        self.encoder = AudioEncoder(feature_dim, dim, encoder_layers, kernel_size, causal, dropout)
-        self.blocks = residual_stack(
-            dim, blocks, mixing, kernel_size, dilations, heads, causal, dropout, film=modulation == "film"
-        )
-        self.concat = nn.Linear(2 * dim, dim) if modulation == "concat" else None
-        self.norm = nn.LayerNorm(dim)
-        self.head = nn.Linear(dim, motion_dim)
-        # A model of convolutions alone computes frame t from frames t - past .. t + future only, however
-        # long its input, so windows with that much context on each side give exactly the one-pass result
-        # (and a causal one, future 0, can stream). Attention sees whole windows: None.
-        self.context: tuple[int, int] | None = None
-        if set(mixing) == {"conv"} and conditioning == "frame":  # a clip vector pools its whole input
-            per_block = [dilations[i % len(dilations)] for i in range(blocks) for _ in mixing]
-            reaches = [(kernel_size - 1) * d for d in [2**i for i in range(encoder_layers)] + per_block]
-            past = sum(reaches) if causal else sum(r // 2 for r in reaches)  # as DilatedConv pads
-            self.context = (past, sum(reaches) - past)
+        self.dim, self.conditioning = config.dim, config.conditioning
+        self.encoder = AudioEncoder(feature_dim, config)
+        self.blocks = residual_stack(config, film=config.modulation == "film")
+        self.concat = nn.Linear(2 * config.dim, config.dim) if config.modulation == "concat" else None
+        self.norm = nn.LayerNorm(config.dim)
+        self.head = nn.Linear(config.dim, motion_dim)
+        self.context = receptive_field(config)
 
     def encode(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised features `[B, T, F]` -> the audio embedding, `[B, T, d]` (per frame) or `[B, d]`;
@@ -112,8 +107,8 @@ class Audio2Motion(MotionNetwork):
     `"concat"` (the ablation) the embedding is instead concatenated to the query once, at the input.
     """
 
-    def __init__(self, feature_dim: int, motion_dim: int, **net):
-        super().__init__(feature_dim, motion_dim, **net)
+    def __init__(self, feature_dim: int, motion_dim: int, config: NetworkConfig):
+        super().__init__(feature_dim, motion_dim, config)
         self.query = nn.Parameter(torch.randn(self.dim) * 0.02)
 
     def forward(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -4,9 +4,8 @@ import torch
 from einops.layers.torch import Rearrange
 from torch import nn
 
+from audio2motion.models.config import MIXERS, NetworkConfig
 from audio2motion.models.densefilm import DenseFiLM
-
-MIXERS = ("conv", "attention")
 
 
 class DilatedConv(nn.Module):
@@ -92,21 +91,19 @@ class ResidualMotionBlock(nn.Module):
         return x + self.dropout(h)
 
 
-def residual_stack(
-    dim: int,
-    blocks: int,
-    mixing: tuple[str, ...],
-    kernel_size: int,
-    dilations: tuple[int, ...],
-    heads: int,
-    causal: bool,
-    dropout: float,
-    film: bool,
-) -> nn.ModuleList:
-    """`blocks` residual motion blocks; block i's convolution dilates by `dilations[i % len(dilations)]`."""
+def residual_stack(config: NetworkConfig, film: bool) -> nn.ModuleList:
+    """`config.blocks` residual motion blocks; block i's convolution dilates by
+    `config.dilations[i % len(config.dilations)]`."""
     return nn.ModuleList(
         ResidualMotionBlock(
-            dim, tuple(mixing), kernel_size, dilations[i % len(dilations)], heads, causal, dropout, film
+            config.dim,
+            config.mixing,
+            kernel_size=config.kernel_size,
+            dilation=config.dilations[i % len(config.dilations)],
+            heads=config.heads,
+            causal=config.causal,
+            dropout=config.dropout,
+            film=film,
         )
-        for i in range(blocks)
+        for i in range(config.blocks)
     )

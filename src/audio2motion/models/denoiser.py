@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from audio2motion.models.audio2motion import MotionNetwork
+from audio2motion.models.config import NetworkConfig
 
 
 class StepEmbedding(nn.Module):
@@ -37,8 +38,8 @@ class MotionDenoiser(MotionNetwork):
     model of classifier-free guidance.
     """
 
-    def __init__(self, feature_dim: int, motion_dim: int, **net):
-        super().__init__(feature_dim, motion_dim, **net)
+    def __init__(self, feature_dim: int, motion_dim: int, config: NetworkConfig):
+        super().__init__(feature_dim, motion_dim, config)
         self.null_audio = nn.Parameter(torch.zeros(self.dim))
         self.step = StepEmbedding(self.dim)
         self.motion_in = nn.Linear(motion_dim, self.dim)

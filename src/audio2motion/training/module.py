@@ -1,13 +1,13 @@
-"""LightningModule: losses, optimiser and schedule, metrics around the plain Audio2Motion model."""
+"""LightningModule: losses, optimiser and schedule, metrics around the plain network (see builder.py)."""
 
 import math
 
 import lightning as L
 import torch
 
-from audio2motion.diffusion import diffusion_from_config, sampling_settings
+from audio2motion.builder import build_model
+from audio2motion.diffusion import sampling_settings
 from audio2motion.errors import DivergedError, InputError
-from audio2motion.models import Audio2Motion, MotionDenoiser, Normalizer
 from audio2motion.motion.layout import group_slices, joint_positions
 
 
@@ -20,7 +20,8 @@ def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: 
 
 
 class Audio2MotionModule(L.LightningModule):
-    """Trains `Audio2Motion` on windows of normalised features and motion.
+    """Trains the network (Audio2Motion, or MotionDenoiser for diffusion) on windows of normalised
+    features and motion.
 
     Everything needed to rebuild the model travels in the checkpoint: the constructor's arguments as
     plain data (`hyper_parameters`) and the normalisation statistics as buffers (`state_dict`).
@@ -51,15 +52,13 @@ class Audio2MotionModule(L.LightningModule):
                 "model.loss.contact_weight > 0 needs motion with foot contacts (data=aistpp or data=beat2 "
                 "with data.reader.contacts=true)"
             )
-        objective = objective or {"name": "regression"}
-        if objective["name"] not in ("regression", "diffusion"):
-            raise InputError(f"objective must be regression or diffusion, got {objective['name']!r}")
         self.save_hyperparameters(logger=False)
-        self.diffusion = diffusion_from_config(objective)
-        network = Audio2Motion if self.diffusion is None else MotionDenoiser
-        self.model = network(feature_dim, layout["dim"], **net)
-        self.feature_norm = Normalizer(feature_dim)
-        self.motion_norm = Normalizer(layout["dim"])
+        try:
+            parts = build_model(self.hparams)
+        except ValueError as err:  # settings that make no network: the user's config
+            raise InputError(str(err)) from err
+        self.model, self.feature_norm, self.motion_norm = parts.model, parts.feature_norm, parts.motion_norm
+        self.diffusion, self.objective = parts.diffusion, parts.objective
         self._val_sums: dict[str, torch.Tensor] = {}
         self._step_finite, self._step_clips = [], []  # of the micro-batches of the coming optimiser step
         self.nonfinite_steps, self._nonfinite_streak = 0, 0  # skipped steps: in all, and in a row
@@ -133,7 +132,7 @@ class Audio2MotionModule(L.LightningModule):
         """Clean motion implied by the denoiser's prediction `[B, T, D]`, the prediction's error, and the
         weight `[B, 1, 1]` of each window's auxiliary losses: abar_t for an epsilon prediction, whose clean
         motion divides its error by sqrt(abar_t) (so the weighted error is (1 - abar_t) x its own), else 1."""
-        objective, diffusion = self.hparams.objective, self.diffusion
+        objective, diffusion = self.objective, self.diffusion
         generator = None
         if val_batch is not None:
             generator = torch.Generator().manual_seed(objective["val_seed"] + val_batch)
@@ -164,7 +163,7 @@ class Audio2MotionModule(L.LightningModule):
             (mask.shape[0], mask.shape[1], self.motion_norm.mean.shape[0]),
             torch.Generator().manual_seed(seed),
             device=mask.device,
-            **sampling_settings(self.hparams.objective, **overrides),
+            **sampling_settings(self.objective, **overrides),
         )
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
@@ -223,7 +222,7 @@ class Audio2MotionModule(L.LightningModule):
         self.log("val/loss", losses.pop("loss"), prog_bar=True, batch_size=batch_size, sync_dist=True)
         self.log_dict({f"val/{k}": v for k, v in losses.items()}, batch_size=batch_size, sync_dist=True)
         if self.diffusion is not None:  # the error of samples, not of one denoising step
-            pred = self.sample(batch, self.hparams.objective["val_seed"] + batch_idx)
+            pred = self.sample(batch, self.objective["val_seed"] + batch_idx)
         # Per-channel sums over real frames for the normalised error of the model and of the mean pose.
         mask = batch["mask"]  # [B, T]
         pred, target = pred[mask].float(), target[mask].float()  # [N, D]
@@ -253,9 +252,13 @@ class Audio2MotionModule(L.LightningModule):
         # Weight decay shrinks matrices and kernels only: decaying LayerNorm gains, biases, the learned
         # query or the null-audio embedding pulls them towards 0, which is no simpler a model.
         params = list(self.model.parameters())
-        groups = [
-            {"params": [p for p in params if p.ndim >= 2], "weight_decay": opt["weight_decay"]},
-            {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+        groups = [  # named: TensorBoard's learning rates are lr-AdamW/decay and lr-AdamW/no_decay
+            {
+                "name": "decay",
+                "params": [p for p in params if p.ndim >= 2],
+                "weight_decay": opt["weight_decay"],
+            },
+            {"name": "no_decay", "params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
         sched = self.hparams.scheduler

@@ -10,6 +10,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from audio2motion.atomic import remove_leftovers
+from audio2motion.builder import objective_of
 from audio2motion.checkpoint import config_differences, read_checkpoint
 from audio2motion.errors import InputError
 
@@ -83,7 +84,7 @@ def resume_checkpoint(cfg: DictConfig) -> tuple[Path, int]:
     saved = checkpoint.get("callbacks", {}).get(RunSettings.__qualname__, {}).get("settings")
     if saved is None:
         raise InputError(f"{path}: holds no run settings to check (not written by train.py); cannot resume")
-    saved = {"objective": {"name": "regression"}, **saved}  # runs from before objectives were a choice
+    saved = {**saved, "objective": objective_of(saved)}
     differences = config_differences(saved, exact_settings(cfg))
     if differences:
         raise InputError(
