@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
@@ -62,6 +61,8 @@ def _channel_frames(motion: np.ndarray, size: int) -> Iterator[Image.Image]:
 
 def write_video(path: Path, motion: np.ndarray, layout: dict, audio: Path, size: int) -> None:
     """`path` (.mp4, H.264 at the motion's fps, the audio as AAC), whole or not at all."""
+    import imageio_ffmpeg  # here: only videos need its ffmpeg binary
+
     size -= size % 16  # the encoder's macro blocks
     with atomic_path(path) as tmp:
         writer = imageio_ffmpeg.write_frames(
