@@ -45,6 +45,29 @@ def test_every_tag_is_there_after_two_epochs(run_dir):
     assert clip[0].length_frames == 16000 * 6  # the tiny set's 6 s clips: all of the first val clip
 
 
+def test_a_run_shorter_than_the_logging_interval_still_logs_train_loss_and_learning_rate(tmp_path):
+    """4 clips, 2 epochs of one step each (a 2-epoch run of an AIST++-sized debug set) against
+    trainer.log_every_n_steps=50: every epoch still writes its step scalars."""
+    run = tiny_run(
+        tmp_path,
+        "data.generator.num_clips=5",  # 4 train, 1 val
+        "data.val_fraction=0.2",
+        "data.batch_size=64",
+        "trainer.max_epochs=2",
+        "trainer.log_every_n_steps=50",
+    )
+    steps = {}
+    for path in (run / "tensorboard").glob("events.out.tfevents.*"):
+        events = EventAccumulator(str(path), size_guidance={"scalars": 0})
+        events.Reload()
+        for tag in events.Tags()["scalars"]:
+            steps.setdefault(tag, []).extend(e.step for e in events.Scalars(tag))
+    assert len(steps["train/loss"]) == 2, steps  # one a step, one step an epoch
+    assert len(steps["lr-AdamW/decay"]) == 2 and len(steps["lr-AdamW/no_decay"]) == 2
+    assert len(steps["train/grad_norm"]) == 2
+    assert len(steps["val/nmse"]) == 3  # two epochs, then the best checkpoint validated again
+
+
 def test_plot_run_writes_the_curves_and_the_last_drawn_clip(run_dir, tmp_path):
     result = run_script("scripts/plot_run.py", str(run_dir), "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]

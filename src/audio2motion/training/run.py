@@ -10,6 +10,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
 from audio2motion.training.atomic_checkpoint_io import AtomicCheckpointIO
+from audio2motion.training.log_interval import LogEveryEpoch
 from audio2motion.training.module import Audio2MotionModule
 from audio2motion.training.resume import EpochSeed, RunSettings, exact_settings, resume_checkpoint
 
@@ -63,6 +64,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         callbacks=[
             EpochSeed(cfg.seed),
             RunSettings(exact_settings(cfg)),
+            LogEveryEpoch(),
             *_instantiate_all(cfg.get("callbacks")),
         ],
         logger=_instantiate_all(cfg.get("logger"), **tensorboard),
