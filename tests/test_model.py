@@ -1,5 +1,6 @@
 import pytest
 import torch
+from conftest import run_script
 
 from audio2motion.models import Audio2Motion, NetworkConfig, ResidualMotionBlock
 
@@ -75,6 +76,30 @@ def test_unknown_options_are_refused():
         Audio2Motion(4, 4, NetworkConfig(conditioning="word"))
     with pytest.raises(ValueError, match="mixing"):
         ResidualMotionBlock(8, ("lstm",))
+    with pytest.raises(ValueError, match="mixing"):
+        NetworkConfig(mixing=["conv", "lstm"])
+    with pytest.raises(ValueError, match="causal=true needs conditioning='frame'"):
+        NetworkConfig(causal=True, conditioning="clip")
+    with pytest.raises(ValueError, match=r"^model.net has no setting depth, width$"):
+        NetworkConfig.from_dict({"dim": 16, "width": 3, "depth": 2})
+
+
+def test_network_config_from_yaml_lists_is_the_same_value():
+    config = NetworkConfig.from_dict({"dim": 16, "mixing": ["conv", "attention"], "dilations": [1, 2]})
+    assert config == NetworkConfig(dim=16, mixing=("conv", "attention"), dilations=(1, 2))
+    assert config.mixing == ("conv", "attention") and config.blocks == NetworkConfig().blocks
+    with pytest.raises(AttributeError):
+        config.dim = 8  # frozen: a network's settings do not change under it
+
+
+@pytest.mark.slow
+def test_a_bad_net_setting_is_a_one_line_error_from_train_py(tmp_path):
+    result = run_script(
+        "train.py", "experiment=tiny", "+model.net.width=3", f"hydra.run.dir={tmp_path}/run",
+        f"paths.data_dir={tmp_path}/data",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "error: model.net has no setting width"
 
 
 def test_concat_ablation_joins_the_audio_once_at_the_input():

@@ -2,7 +2,7 @@
 
 Generates motion for every clip of the test split (`split=`), scores it, the ground truth and the mean
 pose with audio2motion.metrics, and writes `report.json` and `report.md` into the run folder
-(`hydra.run.dir=` picks it). See conf/evaluate.yaml and README.md (Evaluation).
+(`hydra.run.dir=` picks it). See conf/evaluate.yaml and docs/evaluation.md.
 """
 
 import json

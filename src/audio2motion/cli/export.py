@@ -2,7 +2,7 @@
 
 The file takes a waveform at the model's sample rate and returns motion `[frames, channels]`; its
 metadata (sample rate, fps, input and output, channel layout) is the TorchScript extra file, or the ONNX
-metadata property, `audio2motion.json`. See conf/export.yaml and README.md (Export).
+metadata property, `audio2motion.json`. See conf/export.yaml and docs/inference.md (Export).
 """
 
 import time
@@ -39,4 +39,4 @@ def main(cfg: DictConfig) -> None:
         f"{info['max_difference']:.2g} on {len(info['checked_samples'])} test lengths"
         + (f"; one pass, for up to {info['max_frames']} frames a run" if info["max_frames"] else "")
     )
-    print(f"its metadata (sample rate, fps, layout; README.md, Export) is the {METADATA} entry")
+    print(f"its metadata (sample rate, fps, layout; docs/inference.md, Export) is the {METADATA} entry")

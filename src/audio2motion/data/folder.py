@@ -1,7 +1,7 @@
 """The generic folder format: `ROOT/NAME.{wav,flac,ogg,mp3}` beside `ROOT/NAME.npy` (float32 `[T, D]`).
 
 Optional files: `train.txt`, `val.txt`, `test.txt` (one name a line) fix the split; `channels.txt` names
-the D motion channels, one a line. data/README.md documents the format for users.
+the D motion channels, one a line. docs/data.md documents the format for users.
 """
 
 import logging
