@@ -1,12 +1,11 @@
-"""scripts/benchmark_generative.py in a tiny setting, and its two-way scores on hand-made samples."""
+"""benchmarks/generative.py in a tiny setting, and its two-way scores on hand-made samples."""
 
 import json
 
 import numpy as np
 import pytest
 from conftest import run_script
-
-from audio2motion.generative_benchmark import diversity, lean_scores
+from generative import diversity, lean_scores
 
 SCORES = [
     "nmse_nearest_valid",
@@ -35,9 +34,10 @@ def test_lean_scores_find_the_nearest_side_of_each_beat():
     assert diversity(np.stack([timid, timid])[:, :, None], np.ones(1)) == 0
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_reports_both_objectives(tmp_path):
     result = run_script(
-        "scripts/benchmark_generative.py",
+        "benchmarks/generative.py",
         f"hydra.run.dir={tmp_path}",
         "benchmark.suite.train_clips=6",
         "benchmark.suite.heldout_clips=2",

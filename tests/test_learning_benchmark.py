@@ -1,4 +1,5 @@
-"""scripts/benchmark_learning.py in a tiny setting: its suite, its report, every row."""
+"""benchmarks/learning.py in a tiny setting: its suite, its report, every row; and its nearest-neighbour
+baseline (benchmarks/baselines.py) by hand."""
 
 import json
 
@@ -6,21 +7,23 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from baselines import NearestNeighbourRetrieval
 from conftest import ROOT, run_script
 from hydra import compose, initialize_config_dir
-
-from audio2motion.errors import InputError
-from audio2motion.learning_benchmark import (
+from learning import (
     BASELINES,
     GROUND_TRUTH,
     METRICS,
-    SETS,
     checked_seeds,
     format_report,
     margin_interval,
     mean_over_seeds,
     run_benchmark,
 )
+from suite import SETS
+
+from audio2motion.data.folder import Clip
+from audio2motion.errors import InputError
 
 RULES = ["rhythm", "loudness", "pitch_height", "pitch_band", "all_three", "overall"]
 VARIANTS = ["densefilm", "densefilm_per_clip", "concat"]
@@ -37,10 +40,9 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_reports_every_row(tmp_path):
-    result = run_script(
-        "scripts/benchmark_learning.py", f"hydra.run.dir={tmp_path}", *TINY, "benchmark.seeds=[3,4]"
-    )
+    result = run_script("benchmarks/learning.py", f"hydra.run.dir={tmp_path}", *TINY, "benchmark.seeds=[3,4]")
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "results.json").read_text())
     # Every variant trained once per seed; each number is the mean of the seeds' numbers.
@@ -83,10 +85,9 @@ def test_tiny_benchmark_reports_every_row(tmp_path):
     assert "mean over 2 seeds (3, 4)" in table and "Seed by seed, densefilm below " in table
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_compares_the_variants_as_diffusion_denoisers(tmp_path):
-    result = run_script(
-        "scripts/benchmark_learning.py", f"hydra.run.dir={tmp_path}", *TINY, "objective=diffusion"
-    )
+    result = run_script("benchmarks/learning.py", f"hydra.run.dir={tmp_path}", *TINY, "objective=diffusion")
     assert result.returncode == 0, result.stderr[-3000:]
     for variant in VARIANTS:
         checkpoint = tmp_path / "seed_1234" / variant / "checkpoints" / "last.ckpt"
@@ -106,8 +107,8 @@ def test_seeds_must_be_different_whole_numbers(seeds):
 
 
 def test_bad_seeds_stop_the_benchmark_before_it_writes(tmp_path):
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("benchmark_learning", [f"paths.output_dir={tmp_path}", "benchmark.seeds=[1,1]"])
+    with initialize_config_dir(config_dir=str(ROOT / "benchmarks" / "conf"), version_base="1.3"):
+        cfg = compose("learning", [f"paths.output_dir={tmp_path}", "benchmark.seeds=[1,1]"])
     with pytest.raises(InputError, match=r"benchmark.seeds must list .*, got \[1, 1\]$"):
         run_benchmark(cfg, tmp_path)
     assert list(tmp_path.iterdir()) == []
@@ -138,7 +139,7 @@ def test_report_gives_the_mean_over_seeds_and_each_seeds_margin():
         "main": "densefilm",
     }
     assert report["results"]["heldout_rates"]["densefilm"]["pitch_band"]["nmse"] == pytest.approx(0.003)
-    table = format_report(report, "python scripts/benchmark_learning.py", "a test")
+    table = format_report(report, "python benchmarks/learning.py", "a test")
     assert "the mean over 2 seeds (5, 6)" in table
     assert (
         "densefilm: NMSE 0.0030 on held-out clips, 25 % below the best other method (concat, 0.0040). "
@@ -156,3 +157,17 @@ def test_margin_interval_is_students_t_interval_of_the_mean():
     assert low < np.mean(margins) < high and low < 0 < high
     assert margin_interval([50.0, 0.0]) == pytest.approx((-292.66, 342.66), abs=0.01)
     assert margin_interval([12.0, 12.0, 12.0]) == (12.0, 12.0)
+
+
+def test_nearest_neighbour_copies_the_closest_training_window():
+    a = Clip("a", torch.zeros(20, 2), torch.full((20, 1), 1.0))
+    b = Clip("b", torch.ones(20, 2), torch.full((20, 1), 2.0))
+    retrieval = NearestNeighbourRetrieval(
+        [a, b], window=10, stride=10, mean=torch.zeros(2), std=torch.ones(2)
+    )
+    query = torch.cat([torch.full((10, 2), 0.6), torch.zeros(5, 2)])  # like b, then like a
+    motion = retrieval(query)
+    assert motion.shape == (15, 1)
+    # Windows: frames 0-9 (near b), then the last 10 frames 5-14, which are closer to a overall.
+    assert motion[:5, 0].tolist() == [2.0] * 5 and motion[5:, 0].tolist() == [1.0] * 10
+    assert retrieval(torch.full((4, 2), 0.8))[:, 0].tolist() == [2.0] * 4  # shorter than a window

@@ -1,9 +1,6 @@
 import numpy as np
 import pytest
-import torch
 
-from audio2motion.baselines import NearestNeighbourRetrieval
-from audio2motion.data.folder import Clip
 from audio2motion.metrics import correlation, nmse
 
 
@@ -24,17 +21,3 @@ def test_correlation_by_hand():
         1.0
     )  # constant: left out
     assert np.isnan(correlation(t, np.ones_like(t)))
-
-
-def test_nearest_neighbour_copies_the_closest_training_window():
-    a = Clip("a", torch.zeros(20, 2), torch.full((20, 1), 1.0))
-    b = Clip("b", torch.ones(20, 2), torch.full((20, 1), 2.0))
-    retrieval = NearestNeighbourRetrieval(
-        [a, b], window=10, stride=10, mean=torch.zeros(2), std=torch.ones(2)
-    )
-    query = torch.cat([torch.full((10, 2), 0.6), torch.zeros(5, 2)])  # like b, then like a
-    motion = retrieval(query)
-    assert motion.shape == (15, 1)
-    # Windows: frames 0-9 (near b), then the last 10 frames 5-14, which are closer to a overall.
-    assert motion[:5, 0].tolist() == [2.0] * 5 and motion[5:, 0].tolist() == [1.0] * 10
-    assert retrieval(torch.full((4, 2), 0.8))[:, 0].tolist() == [2.0] * 4  # shorter than a window

@@ -5,12 +5,12 @@ import pytest
 import torch
 from conftest import tone_mix
 from hydra import compose, initialize_config_dir
+from measurements import untrained_module
 from omegaconf import OmegaConf
 from test_config import CONF
 
 from audio2motion.features import AudioFeaturizer, FeatureStream
 from audio2motion.inference import MotionGenerator
-from audio2motion.speed_benchmark import untrained_module
 
 
 def generator(model: str, window_seconds: float = 2.0) -> MotionGenerator:

@@ -1,4 +1,4 @@
-"""One line naming the machine that benchmark numbers were measured on."""
+"""One line naming the machine that measured numbers (an evaluation report, a timing) come from."""
 
 import os
 import platform

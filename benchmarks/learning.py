@@ -1,106 +1,38 @@
 """The learning benchmark: does a model use the audio, frame by frame and over time?
+`python benchmarks/learning.py [overrides]` (see conf/learning.yaml).
 
-It writes a synthetic suite (training clips, and held-out clips rendered three ways), trains model
-variants on it with one budget, and scores them with baselines on the held-out clips, per rule
-(see `audio2motion.data.synthetic`) and overall.
+It writes a synthetic suite (training clips, and held-out clips rendered three ways; see suite.py),
+trains model variants on it with one budget, and scores them with baselines on the held-out clips, per
+rule (see `audio2motion.data.synthetic`) and overall. It prints a Markdown table and writes
+`results.json` and `results.md` into the run folder.
 """
 
 import copy
-import json
+import shlex
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
 from pathlib import Path
 
+import hydra
 import numpy as np
+from baselines import NearestNeighbourRetrieval
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from scipy import stats
+from suite import SETS, train_variants, write_results, write_suite
 
 from audio2motion.audio_io import load_audio
-from audio2motion.baselines import NearestNeighbourRetrieval
 from audio2motion.data.datamodule import MotionDataModule
-from audio2motion.data.synthetic import (
-    ClipPlan,
-    SyntheticRules,
-    draw_clip,
-    render_audio,
-    render_motion,
-    rules_from_config,
-    write_clips,
-    write_synthetic_dataset,
-)
-from audio2motion.errors import InputError
+from audio2motion.data.synthetic import rules_from_config
+from audio2motion.errors import InputError, exit_on_user_error
+from audio2motion.hardware import hardware
 from audio2motion.inference import MotionGenerator, load_model
 from audio2motion.metrics import beat_alignment, correlation, motion_beats, music_beats, nmse
-from audio2motion.training.run import train
 
-# Held-out sets: the training timbre and rate; other sample rates, every other clip in stereo; square waves.
-SETS = {
-    "heldout": "held-out clips, training timbre",
-    "heldout_rates": "the same clips at other sample rates, mono and stereo",
-    "heldout_timbre": "the same clips as square waves",
-}
 BASELINES = ("shuffled_audio", "nearest_neighbour", "mean_pose")
 GROUND_TRUTH = "ground_truth"
 METRICS = ("nmse", "correlation", "beat_alignment")
-
-
-def write_suite(
-    root: Path, suite: dict, rules: SyntheticRules, fps: float, sets: tuple[str, ...] = tuple(SETS)
-) -> list[ClipPlan]:
-    """`root/train` (training clips) and a folder per held-out set of `sets`, all in the folder format;
-    returns the held-out clips' plans."""
-    write_synthetic_dataset(
-        root / "train",
-        suite["train_clips"],
-        suite["duration"],
-        suite["sample_rate"],
-        fps,
-        suite["seed"],
-        rules,
-    )
-    rng = np.random.default_rng(suite["seed"] + 1)
-    plans = [draw_clip(suite["duration"], rng, rules, heldout=True) for _ in range(suite["heldout_clips"])]
-    square = replace(rules, timbre="square")
-    for name in sets:
-
-        def clips(name=name):
-            for i, plan in enumerate(plans):
-                rate, channels, timbre = suite["sample_rate"], 1, rules
-                if name == "heldout_rates":
-                    rates = suite["other_rates"]
-                    rate, channels = (
-                        rates[i % len(rates)],
-                        1 + (i // len(rates)) % 2,
-                    )  # each rate mono and stereo
-                elif name == "heldout_timbre":
-                    timbre = square
-                audio = render_audio(plan, timbre, rate, channels, suite["pan"])
-                yield f"clip_{i:03d}", audio, render_motion(plan, timbre, fps, audio.shape[0], rate), rate
-
-        write_clips(
-            root / name, clips(), rules.channels, {"set": name, "suite": suite, "rules": asdict(rules)}
-        )
-    return plans
-
-
-def train_variants(
-    cfg: DictConfig, run_dir: Path, variants: dict[str, dict]
-) -> tuple[dict[str, Path], dict[str, float]]:
-    """Train `cfg` once per variant, its overrides (nested config data) merged in, with the same data,
-    trainer and seed; each one's best checkpoint and training seconds."""
-    checkpoints, seconds = {}, {}
-    for name, overrides in variants.items():
-        variant = copy.deepcopy(cfg)
-        with open_dict(variant):
-            variant.paths.output_dir = str(run_dir / name)
-            variant.merge_with(overrides)
-        start = time.perf_counter()
-        train(variant)
-        seconds[name] = time.perf_counter() - start
-        best = sorted((run_dir / name / "checkpoints").glob("best-*.ckpt"))
-        checkpoints[name] = best[0] if best else run_dir / name / "checkpoints" / "last.ckpt"
-    return checkpoints, seconds
 
 
 def evaluate_set(
@@ -326,10 +258,14 @@ def format_report(report: dict, command: str, hardware: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_results(run_dir: Path, report: dict, markdown: str) -> None:
-    """`results.json` (the report) and `results.md` (its table) into the run folder, and the table on
-    stdout; for this benchmark and the generative one."""
-    (run_dir / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    (run_dir / "results.md").write_text(markdown)
-    print(markdown)
-    print(f"written to {run_dir / 'results.md'} and results.json")
+@hydra.main(version_base="1.3", config_path="conf", config_name="learning")
+def main(cfg: DictConfig) -> None:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    with exit_on_user_error():
+        report = run_benchmark(cfg, run_dir)
+    command = shlex.join(["python", "benchmarks/learning.py", *sys.argv[1:]])
+    write_results(run_dir, report, format_report(report, command, hardware()))
+
+
+if __name__ == "__main__":
+    main()

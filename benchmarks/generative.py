@@ -1,22 +1,31 @@
 """The generative benchmark: where the audio admits two motions, does a model produce both?
+`python benchmarks/generative.py [overrides]` (see conf/generative.yaml).
 
-The synthetic suite gets the two-way rule (`torso.lean` leans left or right on each beat at random; see
-`audio2motion.data.synthetic`). Each objective (conf/objective/) trains on it with one budget, draws
-several samples for each held-out clip, and is scored on the two-way channel (error to the nearest valid
-motion, which side each beat leans to, diversity across samples) and on the rules whose answer is unique.
+The synthetic suite (suite.py) gets the two-way rule (`torso.lean` leans left or right on each beat at
+random; see `audio2motion.data.synthetic`). Each objective (the package's conf/objective/) trains on it
+with one budget, draws several samples for each held-out clip, and is scored on the two-way channel (error
+to the nearest valid motion, which side each beat leans to, diversity across samples) and on the rules
+whose answer is unique. It prints a Markdown table and writes `results.json` and `results.md` into the run
+folder.
 """
 
+import shlex
+import sys
 import time
 from pathlib import Path
 
+import hydra
 import numpy as np
+from groups import composed
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
+from suite import train_variants, write_results, write_suite
 
 from audio2motion.audio_io import load_audio
 from audio2motion.data.synthetic import ClipPlan, rules_from_config
-from audio2motion.errors import InputError
+from audio2motion.errors import InputError, exit_on_user_error
+from audio2motion.hardware import hardware
 from audio2motion.inference import load_model
-from audio2motion.learning_benchmark import train_variants, write_suite
 from audio2motion.metrics import nmse
 
 TWO_WAY = "torso.lean"
@@ -80,7 +89,7 @@ def score(folder: Path, plans: list[ClipPlan], model, samples: int, fps: float, 
     }
 
 
-def run_benchmark(cfg: DictConfig, run_dir: Path, conf_dir: Path) -> dict:
+def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     """Write the suite, train one model per objective, score their samples; the results as plain data."""
     started = time.perf_counter()
     if cfg.benchmark.samples < 2:
@@ -94,9 +103,7 @@ def run_benchmark(cfg: DictConfig, run_dir: Path, conf_dir: Path) -> dict:
     with open_dict(cfg):  # fixed now: each variant moves paths.output_dir, which data.root refers to
         cfg.data.root = str(run_dir / "suite" / "train")
     variants = {
-        name: {
-            "objective": OmegaConf.merge(OmegaConf.load(conf_dir / "objective" / f"{name}.yaml"), overrides)
-        }
+        name: {"objective": OmegaConf.merge(composed("objective", name), overrides)}
         for name, overrides in cfg.benchmark.objectives.items()
     }
     checkpoints, seconds = train_variants(cfg, run_dir, variants)
@@ -146,3 +153,16 @@ def format_report(report: dict, command: str, hardware: str, samples: int) -> st
         )
         lines.append(f"- {name}: {shares}; {100 * leaning:.0f} % of beats lean.")
     return "\n".join(lines) + "\n"
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="generative")
+def main(cfg: DictConfig) -> None:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    with exit_on_user_error():
+        report = run_benchmark(cfg, run_dir)
+    command = shlex.join(["python", "benchmarks/generative.py", *sys.argv[1:]])
+    write_results(run_dir, report, format_report(report, command, hardware(), cfg.benchmark.samples))
+
+
+if __name__ == "__main__":
+    main()

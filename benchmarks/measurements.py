@@ -1,8 +1,9 @@
-"""The speed benchmark: feature extraction against librosa, the data pipeline against training, training
-throughput and peak memory per model, inference speed, and model cost, all measured in one run."""
+"""The speed benchmark's measurements (speed.py runs them all in one run): feature extraction against
+librosa, the data pipeline against training, training throughput and peak memory per model, inference
+speed, and model cost. Each rate comes with what it was computed from: the amount (seconds of audio,
+windows, chunks) and the seconds it took."""
 
 import multiprocessing
-import os
 import resource
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from audio2motion.training.module import Audio2MotionModule
 
 MOTION_DIM = len(SyntheticRules().channels)
 FPS = 30.0  # motion frames per second of every measurement, as in the synthetic data set
+INFER_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "infer.py"  # benchmarks live in a checkout
 
 
 def best_seconds(work: Callable[[], object], repeats: int) -> float:
@@ -69,19 +71,25 @@ def librosa_mel_features(audio: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def feature_rates(seconds: float, sample_rate: int, features: dict, repeats: int) -> dict:
-    """Seconds of audio featurized per second of wall time, on the same synthetic clip, for ours and
-    the two librosa pipelines (None when librosa is not installed: it belongs to the dev extra)."""
+    """Seconds of audio featurized per second of wall time (`audio_s_per_s`), on the same synthetic clip
+    of `seconds`, for ours and the two librosa pipelines, with each one's fastest time (`seconds`); None
+    when librosa is not installed (it belongs to the dev extra)."""
     audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(0), SyntheticRules())
     featurizer = AudioFeaturizer(fps=FPS, **features)
     waveform = torch.from_numpy(audio)
-    rates = {"audio2motion": seconds / best_seconds(lambda: featurizer(waveform, sample_rate), repeats)}
+    timed = {"audio2motion": best_seconds(lambda: featurizer(waveform, sample_rate), repeats)}
     try:
         import librosa  # noqa: F401
     except ImportError:
-        return rates | {"librosa_peers": None, "librosa_mel": None}
-    for name, pipeline in (("librosa_peers", peer_features), ("librosa_mel", librosa_mel_features)):
-        rates[name] = seconds / best_seconds(lambda pipeline=pipeline: pipeline(audio, sample_rate), repeats)
-    return rates
+        timed |= {"librosa_peers": None, "librosa_mel": None}
+    else:
+        for name, pipeline in (("librosa_peers", peer_features), ("librosa_mel", librosa_mel_features)):
+            timed[name] = best_seconds(lambda pipeline=pipeline: pipeline(audio, sample_rate), repeats)
+    return {
+        "audio_seconds": seconds,
+        "seconds": timed,
+        "audio_s_per_s": {name: None if t is None else seconds / t for name, t in timed.items()},
+    }
 
 
 def untrained_module(
@@ -102,7 +110,8 @@ def untrained_module(
 
 
 def _train_rate(model: dict, features: dict, settings: dict, device: str, results) -> None:
-    """Child process: windows per second over `steps` optimiser steps, and the process's peak memory."""
+    """Child process: the windows of `steps` optimiser steps, their seconds, windows per second, and the
+    process's peak memory."""
     torch.manual_seed(0)
     module = untrained_module(model, features, settings["window_seconds"]).to(device)
     window = module.hparams.window
@@ -134,7 +143,10 @@ def _train_rate(model: dict, features: dict, settings: dict, device: str, result
         if device.startswith("cuda")
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     )
-    results.put({"windows_per_s": settings["steps"] * settings["batch_size"] / seconds, "peak_mb": peak_mb})
+    windows = settings["steps"] * settings["batch_size"]
+    results.put(
+        {"windows": windows, "seconds": seconds, "windows_per_s": windows / seconds, "peak_mb": peak_mb}
+    )
 
 
 def train_rate(model: dict, features: dict, settings: dict, device: str) -> dict:
@@ -149,8 +161,9 @@ def train_rate(model: dict, features: dict, settings: dict, device: str) -> dict
     return measured
 
 
-def data_rate(root, features: dict, settings: dict) -> float:
-    """Training windows per second that the data module's loader delivers, once the clips are loaded."""
+def data_rate(root, features: dict, settings: dict) -> dict:
+    """The training windows of one epoch that the data module's loader delivers once the clips are
+    loaded, their seconds, and windows per second."""
     write_synthetic_dataset(root, settings["clips"], settings["duration"], 16000, FPS, seed=0)
     datamodule = MotionDataModule(
         str(root),
@@ -165,7 +178,8 @@ def data_rate(root, features: dict, settings: dict) -> float:
     start, windows = time.perf_counter(), 0
     for batch in loader:
         windows += batch["mask"].shape[0]
-    return windows / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    return {"windows": windows, "seconds": seconds, "windows_per_s": windows / seconds}
 
 
 def _inference_setup(
@@ -176,28 +190,39 @@ def _inference_setup(
     return MotionGenerator(dict(module.hparams), module.state_dict()), torch.from_numpy(audio)
 
 
-def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, repeats: int) -> float:
-    """Real-time factor of offline inference: seconds of audio turned into motion per second."""
+def real_time(audio_seconds: float, seconds: float) -> dict:
+    """Seconds of audio turned into motion in `seconds`, and the real-time factor, their ratio."""
+    return {"audio_seconds": audio_seconds, "seconds": seconds, "x_real_time": audio_seconds / seconds}
+
+
+def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, repeats: int) -> dict:
+    """Offline inference of `seconds` of audio: its fastest time and real-time factor."""
     generator, waveform = _inference_setup(module, seconds, sample_rate)
-    return seconds / best_seconds(lambda: generator.generate(waveform, sample_rate), repeats)
+    return real_time(seconds, best_seconds(lambda: generator.generate(waveform, sample_rate), repeats))
 
 
-def infer_script_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, folder: Path) -> float:
-    """Real-time factor of `scripts/infer.py` in a fresh interpreter, start-up, reading, analysis, sampling
-    and writing included, on `seconds` of synthetic music in a WAV file, with the module as checkpoint."""
+def infer_script_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, folder: Path) -> dict:
+    """Time and real-time factor of `scripts/infer.py` in a fresh interpreter, start-up, reading, analysis,
+    sampling and writing included, on `seconds` of synthetic music in a WAV file (`folder/music.wav`, the
+    motion into `folder/music.npz`), with the module as checkpoint."""
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint = folder / "model.ckpt"
     torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, checkpoint)
     audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
     soundfile.write(folder / "music.wav", audio, sample_rate)
-    script = Path(os.environ["AUDIO2MOTION_ROOT"]) / "scripts" / "infer.py"
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, str(script), f"ckpt={checkpoint}", f"audio={folder / 'music.wav'}", f"out={folder}"],
+        [
+            sys.executable,
+            INFER_SCRIPT,
+            f"ckpt={checkpoint}",
+            f"audio={folder / 'music.wav'}",
+            f"out={folder}",
+        ],
         check=True,
         capture_output=True,
     )
-    return seconds / (time.perf_counter() - start)
+    return real_time(seconds, time.perf_counter() - start)
 
 
 def model_cost(module: Audio2MotionModule) -> dict:
@@ -215,8 +240,9 @@ def model_cost(module: Audio2MotionModule) -> dict:
 def streaming_rate(
     module: Audio2MotionModule, seconds: float, sample_rate: int, chunk_seconds: float
 ) -> dict:
-    """Streaming inference of a causal model, chunk by chunk: real-time factor, compute per chunk, and
-    each frame's delay from its time in the audio to the end of the chunk that brought it out."""
+    """Streaming inference of a causal model on `seconds` of audio, chunk by chunk: the chunks, their
+    total compute time, the real-time factor, compute per chunk, and each frame's delay from its time in
+    the audio to the end of the chunk that brought it out."""
     generator, waveform = _inference_setup(module, seconds, sample_rate)
     chunk = max(1, round(chunk_seconds * sample_rate))
     warm_up = generator.stream(sample_rate)  # first calls of the kernels are slow
@@ -233,7 +259,8 @@ def streaming_rate(
     stream.finish()
     return {
         "chunk_ms": chunk_seconds * 1000,
-        "x_real_time": seconds / sum(compute),
+        "chunks": len(compute),
+        **real_time(seconds, sum(compute)),
         "compute_ms_per_chunk_mean": 1000 * sum(compute) / len(compute),
         "compute_ms_per_chunk_max": 1000 * max(compute),
         "frame_delay_ms_mean": 1000 * sum(delays) / len(delays),
