@@ -1,4 +1,4 @@
-"""Train audio2motion: `python train.py [hydra overrides]` (see docs/training.md and conf/train.yaml); installed,
+"""Train audio2motion: `python train.py [hydra overrides]` (docs/training.md, conf/train.yaml); installed,
 the same command is `audio2motion-train`."""
 
 from audio2motion.cli.train import main
