@@ -18,7 +18,7 @@ from test_config import CONF
 
 from audio2motion.data.synthetic import SyntheticRules
 from audio2motion.features import AudioFeaturizer
-from audio2motion.models import Audio2Motion
+from audio2motion.models import Audio2Motion, NetworkConfig
 
 AUDIO_SECONDS, DIFFUSION_SECONDS, STEPS, BATCH = 5.0, 4.0, 2, 16
 TINY = [
@@ -78,7 +78,7 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train")
     feature_dim = AudioFeaturizer(fps=30.0, **OmegaConf.to_container(cfg.features, resolve=True)).dim
-    net = Audio2Motion(feature_dim, len(SyntheticRules().channels), **OmegaConf.to_container(cfg.model.net))
+    net = Audio2Motion(feature_dim, len(SyntheticRules().channels), NetworkConfig.from_dict(cfg.model.net))
     assert model["parameters"] == sum(p.numel() for p in net.parameters())
     assert model["gflops_per_motion_second"] > 0
 
