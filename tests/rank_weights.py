@@ -1,6 +1,7 @@
-"""A callback that saves each process's weights, for tests that compare DDP processes: train.py takes it as
-`+callbacks.rank_weights._target_=rank_weights.RankWeights +callbacks.rank_weights.folder=DIR` when
-tests/ is on PYTHONPATH (see conftest.importable_tests_env)."""
+"""Weights of a training run for tests to compare: a callback that saves each process's weights (train.py
+takes it as `+callbacks.rank_weights._target_=rank_weights.RankWeights +callbacks.rank_weights.folder=DIR`,
+in a fresh interpreter when tests/ is on PYTHONPATH, see conftest.importable_tests_env), and the largest
+difference between two state dicts."""
 
 from pathlib import Path
 
@@ -25,3 +26,9 @@ class RankWeights(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._save(trainer, pl_module, "end")
+
+
+def largest_difference(a: dict, b: dict) -> float:
+    """The largest absolute difference between two state dicts of the same keys."""
+    assert a.keys() == b.keys()
+    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)

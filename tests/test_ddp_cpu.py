@@ -3,6 +3,7 @@
 import pytest
 import torch
 from conftest import importable_tests_env, run_script
+from rank_weights import largest_difference
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +35,6 @@ def train(tmp_path, name, *overrides):
 
 def load(folder, name: str) -> dict:
     return torch.load(folder / f"{name}.pt", weights_only=True)
-
-
-def largest_difference(a: dict, b: dict) -> float:
-    assert a.keys() == b.keys()
-    return max((a[k].double() - b[k].double()).abs().max().item() for k in a)
 
 
 def test_two_processes_keep_equal_weights_and_match_one_with_the_same_global_batch(tmp_path):
