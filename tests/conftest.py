@@ -74,7 +74,7 @@ def run_script(*args: str, cwd: Path = ROOT, timeout: float = 300, env: dict | N
 
 
 def importable_tests_env() -> dict:
-    """The environment that lets a script's Hydra config name a class in tests/ (rank_weights.RankWeights)."""
+    """The environment that lets a script's Hydra config name a class in tests/ (probes.Record)."""
     return {"PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
 
 

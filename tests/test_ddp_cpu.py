@@ -3,7 +3,7 @@
 import pytest
 import torch
 from conftest import importable_tests_env, run_script
-from rank_weights import largest_difference
+from probes import largest_difference, record_overrides
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +17,7 @@ TINY = [
 
 def train(tmp_path, name, *overrides):
     """A train.py run whose every process writes its weights at the start and end of training
-    (tests/rank_weights.py) into tmp_path/name/weights; returns (last.ckpt, that folder)."""
+    (tests/probes.py) into tmp_path/name/weights; returns (last.ckpt, that folder)."""
     weights = tmp_path / name / "weights"
     result = run_script(
         "train.py",
@@ -25,8 +25,7 @@ def train(tmp_path, name, *overrides):
         *overrides,
         f"paths.data_dir={tmp_path / 'data'}",
         f"hydra.run.dir={tmp_path / name / 'run'}",
-        "+callbacks.rank_weights._target_=rank_weights.RankWeights",
-        f"+callbacks.rank_weights.folder={weights}",
+        *record_overrides(weights),
         env=importable_tests_env(),
     )
     assert result.returncode == 0, result.stderr[-3000:]

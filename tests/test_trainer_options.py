@@ -3,7 +3,7 @@ torch.compile, deterministic mode."""
 
 import pytest
 import torch
-from rank_weights import largest_difference
+from probes import largest_difference, record_overrides
 from test_config import FAST, GENERATOR, compose_train
 
 from audio2motion.training.run import train
@@ -26,11 +26,7 @@ def run(tmp_path, name, *overrides):
 def trained(tmp_path, name, *overrides) -> tuple[dict, dict]:
     """(last.ckpt, the weights training started from) of a run with MOVING and `overrides`."""
     folder = tmp_path / name / "weights"
-    callback = [
-        "+callbacks.rank_weights._target_=rank_weights.RankWeights",
-        f"+callbacks.rank_weights.folder={folder}",
-    ]
-    _, checkpoint = run(tmp_path, name, *MOVING, *callback, *overrides)
+    _, checkpoint = run(tmp_path, name, *MOVING, *record_overrides(folder), *overrides)
     return checkpoint, torch.load(folder / "start-rank0.pt", weights_only=True)
 
 
