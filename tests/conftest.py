@@ -99,6 +99,16 @@ def tiny_run(base: Path, *overrides: str) -> Path:
     return base / "run"
 
 
+# Fixtures that train a model: a test that uses one, directly or through another fixture, is slow.
+TRAINING_FIXTURES = {"trained_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """RUN_DIR of a short `experiment=tiny` training on a freshly generated synthetic set."""

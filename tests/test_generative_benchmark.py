@@ -35,6 +35,7 @@ def test_lean_scores_find_the_nearest_side_of_each_beat():
     assert diversity(np.stack([timid, timid])[:, :, None], np.ones(1)) == 0
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_reports_both_objectives(tmp_path):
     result = run_script(
         "scripts/benchmark_generative.py",

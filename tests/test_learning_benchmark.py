@@ -37,6 +37,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_reports_every_row(tmp_path):
     result = run_script(
         "scripts/benchmark_learning.py", f"hydra.run.dir={tmp_path}", *TINY, "benchmark.seeds=[3,4]"
@@ -83,6 +84,7 @@ def test_tiny_benchmark_reports_every_row(tmp_path):
     assert "mean over 2 seeds (3, 4)" in table and "Seed by seed, densefilm below " in table
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_compares_the_variants_as_diffusion_denoisers(tmp_path):
     result = run_script(
         "scripts/benchmark_learning.py", f"hydra.run.dir={tmp_path}", *TINY, "objective=diffusion"
