@@ -11,6 +11,7 @@ import torch
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
 
 # pytest-xdist workers share the cores: each worker, and every script it runs, takes its share of threads
 # instead of all of them (PYTEST_XDIST_WORKER_COUNT is set in the workers only).
@@ -59,11 +60,22 @@ def as_tensor():
     return lambda array: torch.from_numpy(np.ascontiguousarray(np.atleast_2d(array.T)))
 
 
-def run_script(*args: str, cwd: Path = ROOT, timeout: float = 300):
-    """Run a project script (train.py, scripts/infer.py, ...) in a fresh interpreter."""
+def run_script(*args: str, cwd: Path = ROOT, timeout: float = 300, env: dict | None = None):
+    """Run a project script (train.py, scripts/infer.py, ...) in a fresh interpreter, with `env` added to
+    this process's environment."""
     return subprocess.run(
-        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env={**os.environ}
+        [sys.executable, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
+
+
+def importable_tests_env() -> dict:
+    """The environment that lets a script's Hydra config name a class in tests/ (probes.Record)."""
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))}
 
 
 def infer(ckpt, audio, out, *extra: str):
@@ -85,6 +97,16 @@ def tiny_run(base: Path, *overrides: str) -> Path:
     assert result.returncode == 0, result.stderr[-3000:]
     (base / "run" / "stdout.txt").write_text(result.stdout)
     return base / "run"
+
+
+# Fixtures that train a model: a test that uses one, directly or through another fixture, is slow.
+TRAINING_FIXTURES = {"trained_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

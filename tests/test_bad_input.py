@@ -78,6 +78,7 @@ def assert_no_model_written(tmp_path):
 # --- train.py: data.root and settings ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_data_root_that_does_not_exist(tmp_path):
     missing = tmp_path / "no such folder"
     line = the_error_line(train(tmp_path, "data=folder", f"data.root={missing}"))
@@ -85,6 +86,7 @@ def test_data_root_that_does_not_exist(tmp_path):
     assert_no_model_written(tmp_path)
 
 
+@pytest.mark.slow
 def test_data_root_folder_without_audio(tmp_path):
     root = tmp_path / "motion_only"
     root.mkdir()
@@ -95,6 +97,7 @@ def test_data_root_folder_without_audio(tmp_path):
     assert_no_model_written(tmp_path)
 
 
+@pytest.mark.slow
 def test_zero_fps_through_train_py(tmp_path, small_set):
     line = the_error_line(train(tmp_path, "data=folder", f"data.root={small_set}", "data.fps=0"))
     assert line == "error: data.fps must be a positive number, got 0"
@@ -111,12 +114,14 @@ def test_zero_or_negative_fps_window_or_stride_is_refused(small_set, name, value
         MotionDataModule(str(small_set), features=FEATURES, **settings)
 
 
+@pytest.mark.slow
 def test_data_folder_without_data_root(tmp_path):
     line = the_error_line(train(tmp_path, "data=folder"))
     assert "data.root" in line
     assert_no_model_written(tmp_path)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("override", ["data.no_such_key=1", "+data.no_such_key=1"])
 def test_unknown_config_key(tmp_path, override):
     """Hydra's own message, which names the key, and exit code 1, with no Python stack trace."""
@@ -130,6 +135,7 @@ def test_unknown_config_key(tmp_path, override):
     assert_no_model_written(tmp_path)
 
 
+@pytest.mark.slow
 def test_window_longer_than_every_clip_trains_on_padded_windows(tmp_path, small_set):
     """30 s windows over 2 s clips: each clip is one zero-padded window (its mask marks the real frames);
     training ends with a finite validation error and the model runs on a clip of any length."""
@@ -187,6 +193,7 @@ def error_for(infer_bad_folder, name: str) -> str:
     return mine[0].removeprefix(f"error: {src / name}: ")
 
 
+@pytest.mark.slow
 def test_bad_files_in_a_folder_are_reported_and_the_good_ones_written(infer_bad_folder):
     src, out, result = infer_bad_folder
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
@@ -196,27 +203,33 @@ def test_bad_files_in_a_folder_are_reported_and_the_good_ones_written(infer_bad_
         assert npz["motion"].shape == (60, 9) and np.isfinite(npz["motion"]).all()
 
 
+@pytest.mark.slow
 def test_zero_length_audio(infer_bad_folder):
     assert error_for(infer_bad_folder, "empty.wav") == "audio has zero samples"
 
 
+@pytest.mark.slow
 def test_text_file_named_wav(infer_bad_folder):
     assert error_for(infer_bad_folder, "text.wav").startswith("not readable as audio (")
 
 
+@pytest.mark.slow
 def test_truncated_flac_is_refused(infer_bad_folder):
     assert error_for(infer_bad_folder, "cut.flac").startswith("not readable as audio (")
 
 
+@pytest.mark.slow
 def test_corrupt_audio_bytes(infer_bad_folder):
     assert error_for(infer_bad_folder, "corrupt.flac").startswith("not readable as audio (")
 
 
+@pytest.mark.slow
 def test_audio_with_nan_or_inf_samples(infer_bad_folder):
     assert error_for(infer_bad_folder, "nan.wav") == "audio holds NaN or infinite samples"
     assert error_for(infer_bad_folder, "inf.wav") == "audio holds NaN or infinite samples"
 
 
+@pytest.mark.slow
 def test_float_audio_too_loud_to_analyse(infer_bad_folder):
     peak = np.abs(tone_mix(16000, 2.0).astype(np.float64) * 1e30).max()
     message = error_for(infer_bad_folder, "loud.wav")
@@ -225,6 +238,7 @@ def test_float_audio_too_loud_to_analyse(infer_bad_folder):
     )
 
 
+@pytest.mark.slow
 def test_truncated_wav_gives_motion_for_the_samples_it_holds(infer_bad_folder, model):
     src, out, _ = infer_bad_folder
     with np.load(out / "cut_wav.npz") as npz:
@@ -235,6 +249,7 @@ def test_truncated_wav_gives_motion_for_the_samples_it_holds(infer_bad_folder, m
     assert np.abs(motion - whole).max() < 0.05 * whole.std()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["file", "inside a file"])
 def test_out_folder_that_is_a_file(ckpt, tmp_path, where):
     taken = tmp_path / "taken"
@@ -271,6 +286,7 @@ def test_header_claiming_more_samples_than_the_file_holds(tmp_path):
 # --- the library: unusual audio that must give correct motion ----------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("subtype", "channels", "tolerance"),
     [("PCM_U8", 1, 0.5), ("PCM_24", 1, 0.005), ("FLOAT", 1, 0.005), ("PCM_16", 8, 0.05)],
@@ -295,6 +311,7 @@ def test_8bit_24bit_float_and_8_channel_audio_give_the_16bit_mono_motion(
     assert (backwards - reference).abs().max() > 1.5 * tolerance * reference.std()
 
 
+@pytest.mark.slow
 def test_all_silent_audio_gives_finite_motion(model, tmp_path):
     soundfile.write(tmp_path / "silence.wav", np.zeros((3 * 22050, 2), dtype=np.int16), 22050)
     motion = model.generate(*load_audio(tmp_path / "silence.wav")).values
@@ -302,6 +319,7 @@ def test_all_silent_audio_gives_finite_motion(model, tmp_path):
     assert motion.abs().max() < 5  # the training motion lies within [-1, 1]: not blown up by log(0)
 
 
+@pytest.mark.slow
 def test_ten_minutes_of_audio_give_every_frame(model, tmp_path):
     path = write_audio(tmp_path / "long.wav", 8000, 600.0)
     waveform, sample_rate = load_audio(path)
@@ -317,6 +335,7 @@ def test_ten_minutes_of_audio_give_every_frame(model, tmp_path):
     torch.testing.assert_close(motion[late : late + 900], motion[period : period + 900], atol=1e-4, rtol=0)
 
 
+@pytest.mark.slow
 def test_sample_rate_coprime_with_the_feature_rate(model):
     """44101 Hz shares no factor with 16 kHz: its exact resampling kernel would be 16000 x 44101 taps
     (12 GB, 46 s per second of audio); the nearest ratio with a period of at most 1000 samples is used."""

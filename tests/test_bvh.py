@@ -48,6 +48,7 @@ def test_bvhio_reads_back_hierarchy_frames_positions_and_rotations(tmp_path, lay
             assert min(np.abs(theirs - mine).max(), np.abs(theirs + mine).max()) < 1e-5, (name, frame)
 
 
+@pytest.mark.slow
 def test_infer_writes_bvh_for_a_skeleton_model_and_refuses_one_without(tmp_path, trained_run):
     root = write_aistpp(tmp_path / "data")
     result = run_script(

@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 from test_config import CONF
 
 
+@pytest.mark.slow
 def test_optuna_search_runs_two_trials_and_reports_the_best(tmp_path):
     sweep = tmp_path / "sweep"
     result = run_script(

@@ -83,6 +83,7 @@ def train(root, layout: str, run, *overrides):
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("layout", "writer", "overrides", "dim", "skeleton"),
     [
@@ -164,6 +165,7 @@ def bad_aistpp(root):
     return root
 
 
+@pytest.mark.slow
 def test_bad_files_are_all_named_in_one_line_or_skipped(tmp_path):
     root = bad_aistpp(tmp_path / "data")
     result = run_script(
@@ -232,6 +234,7 @@ def test_motion_pickle_that_would_run_code_is_refused(tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_preprocess_cache_is_read_by_training_and_rebuilt_only_for_other_settings(tmp_path):
     root, cache = write_aistpp(tmp_path / "data"), tmp_path / "cache"
     made = run_script(
@@ -273,6 +276,7 @@ def test_preprocess_cache_is_read_by_training_and_rebuilt_only_for_other_setting
     assert module().cache_folder != entry
 
 
+@pytest.mark.slow
 def test_joint_loss_trains_and_inference_writes_the_skeleton_layout_back(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -319,6 +323,7 @@ def test_foot_contact_loss_is_the_squared_speed_of_feet_marked_down():
     assert module._foot_sliding(motion, every, torch.ones(1, 1, 1)).item() == 0
 
 
+@pytest.mark.slow
 def test_diffusion_trains_with_joint_and_contact_losses_on_a_skeleton(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -339,6 +344,7 @@ def test_diffusion_trains_with_joint_and_contact_losses_on_a_skeleton(tmp_path):
         assert len(values) == 3 and all(math.isfinite(v) and v >= 0 for v in values)
 
 
+@pytest.mark.slow
 def test_joint_loss_without_a_skeleton_is_a_one_line_error(tmp_path):
     result = run_script(
         "train.py",

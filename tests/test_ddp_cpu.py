@@ -1,7 +1,11 @@
 """`trainer=ddp_cpu`: two processes over gloo train like one process with the same global batch."""
 
+import pytest
 import torch
-from conftest import run_script
+from conftest import importable_tests_env, run_script
+from probes import largest_difference, record_overrides
+
+pytestmark = pytest.mark.slow
 
 TINY = [
     "experiment=tiny",
@@ -11,25 +15,41 @@ TINY = [
 ]
 
 
-def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
-    data = f"paths.data_dir={tmp_path / 'data'}"
-    one = run_script("train.py", *TINY, data, "data.batch_size=16", f"hydra.run.dir={tmp_path / 'one'}")
-    assert one.returncode == 0, one.stderr[-3000:]
-    two = run_script(
+def train(tmp_path, name, *overrides):
+    """A train.py run whose every process writes its weights at the start and end of training
+    (tests/probes.py) into tmp_path/name/weights; returns (last.ckpt, that folder)."""
+    weights = tmp_path / name / "weights"
+    result = run_script(
         "train.py",
         *TINY,
-        data,
-        "trainer=ddp_cpu",
-        "trainer.devices=2",
-        "data.batch_size=8",
-        f"hydra.run.dir={tmp_path / 'two'}",
+        *overrides,
+        f"paths.data_dir={tmp_path / 'data'}",
+        f"hydra.run.dir={tmp_path / name / 'run'}",
+        *record_overrides(weights),
+        env=importable_tests_env(),
     )
-    assert two.returncode == 0, two.stderr[-3000:]
-    single = torch.load(tmp_path / "one" / "checkpoints" / "last.ckpt", weights_only=True)
-    double = torch.load(tmp_path / "two" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return torch.load(tmp_path / name / "run" / "checkpoints" / "last.ckpt", weights_only=True), weights
+
+
+def load(folder, name: str) -> dict:
+    return torch.load(folder / f"{name}.pt", weights_only=True)
+
+
+def test_two_processes_keep_equal_weights_and_match_one_with_the_same_global_batch(tmp_path):
+    single, one = train(tmp_path, "one", "data.batch_size=16")
+    double, two = train(tmp_path, "two", "trainer=ddp_cpu", "trainer.devices=2", "data.batch_size=8")
     assert single["global_step"] == double["global_step"] > 0
-    val = [
-        next(v for v in ckpt["callbacks"].values() if v.get("monitor") == "val/loss")["best_model_score"]
-        for ckpt in (single, double)
-    ]
-    assert abs(val[1] - val[0]) / val[0] < 0.02, val
+    start, rank0, rank1 = load(one, "start-rank0"), load(two, "end-rank0"), load(two, "end-rank1")
+    assert largest_difference(load(two, "start-rank0"), start) == 0  # the same seed, the same initial weights
+    assert largest_difference(load(two, "start-rank1"), start) == 0
+    moved = largest_difference(rank0, start)
+    # Each process sees half of every global batch: only the gradient all-reduce keeps them equal (gloo
+    # gives every process the same sum, so they agree bit for bit; without it they differ by as much as
+    # the weights moved).
+    between_ranks = largest_difference(rank0, rank1)
+    assert between_ranks <= 1e-6 * moved, (between_ranks, moved)
+    # The averaged gradient of two half batches is the gradient of the whole one, up to float rounding.
+    from_single = largest_difference(rank0, load(one, "end-rank0"))
+    assert from_single < 1e-3 * moved, (from_single, moved)
+    assert largest_difference(double["state_dict"], rank0) == 0  # what rank 0 saved is the last.ckpt

@@ -162,6 +162,7 @@ def diffusion_run(tmp_path_factory):
     return tiny_run(tmp_path_factory.mktemp("diffusion"), "objective=diffusion")
 
 
+@pytest.mark.slow
 def test_tiny_diffusion_model_samples_close_to_the_rule(diffusion_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -172,6 +173,7 @@ def test_tiny_diffusion_model_samples_close_to_the_rule(diffusion_run):
     assert {"val/channels", "val/motion"} <= set(events.Tags()["images"])  # a sample, shown in TensorBoard
 
 
+@pytest.mark.slow
 def test_seeds_samples_editing_and_seamless_windows(diffusion_run):
     generator = load_model(diffusion_run / "checkpoints" / "last.ckpt")
     audio = torch.from_numpy(tone_mix(16000, 9.0))  # 270 frames: 7 windows of 60 frames, 20 shared
@@ -204,6 +206,7 @@ def test_seeds_samples_editing_and_seamless_windows(diffusion_run):
     assert (edited[~kept] - other[~kept]).abs().max() > 1e-3
 
 
+@pytest.mark.slow
 def test_infer_writes_numbered_samples_and_refuses_sampling_for_regression(
     diffusion_run, trained_run, tmp_path
 ):
@@ -236,6 +239,7 @@ def test_infer_writes_numbered_samples_and_refuses_sampling_for_regression(
     assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "reg" / "song_0.npz").exists()
 
 
+@pytest.mark.slow
 def test_bad_edits_and_sampler_settings_are_one_line_errors(diffusion_run, tmp_path):
     import soundfile
 

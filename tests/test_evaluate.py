@@ -2,12 +2,15 @@
 
 import json
 import math
+import re
 
 import pytest
 from conftest import run_script
 from test_datasets import SMALL, write_aistpp
 
 from audio2motion.evaluation import METRICS, SOURCES
+
+pytestmark = pytest.mark.slow  # every test trains a model or runs scripts/evaluate.py
 
 TINY_DATA = ["data.generator.num_clips=24", "data.generator.duration=6.0"]  # experiment=tiny's set
 NAMES = [
@@ -64,15 +67,24 @@ def test_report_of_an_aistpp_model_has_every_measure(aistpp_run, tmp_path):
     generated, truth, still = (report["metrics"][s] for s in SOURCES)
     # against itself: 0 but for sqrtm rounding on a covariance of rank 1 (two clips)
     assert truth["fid_k"] == pytest.approx(0, abs=1e-4) and truth["fid_g"] == pytest.approx(0, abs=1e-4)
-    for source in (generated, still):
-        assert source["fid_k"] > 1  # far from the truth's features after two epochs, or not moving at all
+    # Normalised by the two real clips' own mean and spread, each feature that varies over them is -1 on
+    # one and +1 on the other: the clips lie 2 sqrt(varying features) apart. All 72 kinetic features vary;
+    # the report names the geometric ones that do not.
+    (warning,) = report["warnings"]
+    constant = int(re.search(r"fid: (\d+) of the 32 geometric features do not vary", warning)[1])
+    assert truth["diversity"]["kinetic"] == pytest.approx(2 * math.sqrt(72), rel=1e-5)
+    assert truth["diversity"]["geometric"] == pytest.approx(2 * math.sqrt(32 - constant), rel=1e-5)
+    # The mean pose gives every clip the same features (kinetic ones all 0): no spread, so its FID is the
+    # squared distance of means plus the truth's spread, whose trace is 2 per varying feature (variance of
+    # -1 and +1 over two clips): at least 2 x 72.
+    assert still["fid_k"] >= 2 * 72 and still["fid_g"] >= 2 * (32 - constant)
+    assert generated["fid_k"] >= -1e-4 and generated["fid_g"] >= -1e-4  # a two-epoch model: no known value
     for source in (generated, truth):
         assert set(source["diversity"]) == {"kinetic", "geometric"}
         assert all(math.isfinite(v) and v >= 0 for v in source["diversity"].values())
         assert 0 <= source["foot_skating"] <= 1 and source["pfc"] >= 0 and source["jerk"] > 0
     assert still["jerk"] == 0 and still["pfc"] == 0 and still["foot_skating"] == 0
     assert still["diversity"] == {"kinetic": 0, "geometric": 0}  # every clip of the mean pose is the same
-    assert min(truth["diversity"].values()) > 1
     assert "| fid_k | " in page and "| diversity (kinetic) | " in page
 
 

@@ -16,6 +16,8 @@ from audio2motion.errors import InputError
 from audio2motion.export import METADATA, export, load_exported
 from audio2motion.models import Audio2Motion, NetworkConfig
 
+pytestmark = pytest.mark.slow  # every test uses a trained model; most run scripts/export.py
+
 RATE = 16000  # the featurizer's, which exported files take
 
 

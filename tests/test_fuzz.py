@@ -96,9 +96,38 @@ def test_featurizer_gives_one_finite_row_per_motion_frame_or_says_why(
         return
     assert out.shape == (frames, featurizer.dim) and out.dtype == torch.float32
     assert torch.isfinite(out).all()
-    if channels > 1 and dtype == torch.float32:  # mixed down to mono first
-        mono = featurizer(waveform.mean(dim=0), sample_rate)
-        torch.testing.assert_close(out, mono, atol=1e-4, rtol=1e-4)
+
+
+@settings(max_examples=12)
+@given(
+    seconds=st.floats(0.3, 2.0),
+    sample_rate=RATES,
+    channels=st.integers(2, 8),
+    fps=FPS,
+    features=st.lists(st.sampled_from(FEATURE_NAMES), min_size=1, max_size=4, unique=True),
+    amplitude=st.sampled_from([1e-3, 0.5, 1.0, 8.0]),
+    seed=SEEDS,
+)
+def test_featurizer_mixes_channels_down_as_a_listener_hears_them(
+    seconds, sample_rate, channels, fps, features, amplitude, seed
+):
+    rng = np.random.default_rng(seed)
+    waveform = torch.from_numpy(amplitude * rng.uniform(-1, 1, (channels, int(seconds * sample_rate))))
+    waveform = waveform.float()  # [C, S]
+    featurizer = AudioFeaturizer(fps=fps, n_mels=16, features=features)
+    close = {"atol": 1e-4, "rtol": 1e-4}
+    # the order of the channels does not matter
+    out = featurizer(waveform, sample_rate)
+    torch.testing.assert_close(featurizer(waveform.flip(0), sample_rate), out, **close)
+    # the same sound on every channel is that sound, not louder
+    sound = waveform[0]
+    mono = featurizer(sound, sample_rate)
+    torch.testing.assert_close(featurizer(sound.expand(channels, -1), sample_rate), mono, **close)
+    # beside a silent channel, a sound is heard at half its amplitude
+    beside_silence = featurizer(torch.stack([sound, torch.zeros_like(sound)]), sample_rate)
+    torch.testing.assert_close(beside_silence, featurizer(sound / 2, sample_rate), **close)
+    if {"mel", "rms"} & set(features):  # features that follow the level tell half the amplitude apart
+        assert not torch.allclose(beside_silence, mono, **close)
 
 
 @given(

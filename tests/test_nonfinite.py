@@ -108,6 +108,7 @@ def test_too_many_in_a_row_stop_with_the_batch_clips():
     assert module.global_step == 2  # the third bad step raised before it counted
 
 
+@pytest.mark.slow
 def test_train_py_stops_a_diverging_run_with_one_line(tmp_path):
     result = run_script(
         "train.py",

@@ -4,8 +4,11 @@ import re
 import subprocess
 
 import imageio_ffmpeg
+import pytest
 from conftest import infer, write_audio
 from PIL import Image
+
+pytestmark = pytest.mark.slow  # renders the trained model's motion through scripts/infer.py
 
 
 def probe(path) -> tuple[float, list[str]]:

@@ -165,6 +165,7 @@ def test_dataset_on_disk(tmp_path):
     assert len(list(root.glob("*.wav"))) == 1
 
 
+@pytest.mark.slow
 def test_dataset_writer_refuses_a_folder_it_did_not_make(tmp_path):
     (tmp_path / "mine.txt").write_text("precious")
     with pytest.raises(InputError, match="holds files the generator did not make"):

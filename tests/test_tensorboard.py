@@ -6,6 +6,8 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
+pytestmark = pytest.mark.slow  # trains with train.py and runs scripts/plot_run.py
+
 SCALARS = [
     "train/loss", "train/recon", "train/velocity", "train/grad_norm",
     "val/loss", "val/recon", "val/velocity", "val/nmse", "val/nmse_mean_pose",

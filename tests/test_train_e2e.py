@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile
 import torch
 from conftest import ROOT, infer, run_script, tone_mix
@@ -13,6 +14,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from test_config import compose_train
 
 from audio2motion.training.run import train
+
+pytestmark = pytest.mark.slow  # trains, and runs train.py and scripts/infer.py
 
 
 def scalars(run_dir):
