@@ -128,6 +128,17 @@ def test_resume_refuses_other_settings_and_missing_runs(tmp_path, data_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 1
 
+    before_groups = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
+    optimizer = before_groups["optimizer_states"][0]
+    merged = {
+        **optimizer["param_groups"][0],
+        "params": sum((g["params"] for g in optimizer["param_groups"]), []),
+    }
+    del merged["name"]  # one unnamed group, as AdamW had before it stopped decaying biases and norms
+    optimizer["param_groups"] = [merged]
+    torch.save(before_groups, run / "checkpoints" / "last.ckpt")
+    assert "cannot resume, its optimiser state has the parameter groups [None]" in refusal()
+
     marker = tmp_path / "code_ran"
     planted = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)
     planted["hyper_parameters"]["extra"] = PlantedCode(marker)

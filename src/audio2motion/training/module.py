@@ -10,6 +10,10 @@ from audio2motion.diffusion import sampling_settings
 from audio2motion.errors import DivergedError, InputError
 from audio2motion.motion.layout import group_slices, joint_positions
 
+# AdamW's parameter groups: weights of 2 or more dimensions, and the rest (their names are TensorBoard's
+# lr-AdamW/decay and lr-AdamW/no_decay, and resume checks them in a checkpoint's optimiser state).
+PARAMETER_GROUPS = ("decay", "no_decay")
+
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float) -> float:
     """Learning-rate factor: linear warm-up from 0 to 1, then cosine decay to `min_lr_ratio`."""
@@ -252,13 +256,14 @@ class Audio2MotionModule(L.LightningModule):
         # Weight decay shrinks matrices and kernels only: decaying LayerNorm gains, biases, the learned
         # query or the null-audio embedding pulls them towards 0, which is no simpler a model.
         params = list(self.model.parameters())
-        groups = [  # named: TensorBoard's learning rates are lr-AdamW/decay and lr-AdamW/no_decay
+        decay, no_decay = PARAMETER_GROUPS
+        groups = [
             {
-                "name": "decay",
+                "name": decay,
                 "params": [p for p in params if p.ndim >= 2],
                 "weight_decay": opt["weight_decay"],
             },
-            {"name": "no_decay", "params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
+            {"name": no_decay, "params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
         sched = self.hparams.scheduler

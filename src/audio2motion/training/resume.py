@@ -13,6 +13,7 @@ from audio2motion.atomic import remove_leftovers
 from audio2motion.builder import objective_of
 from audio2motion.checkpoint import config_differences, read_checkpoint
 from audio2motion.errors import InputError
+from audio2motion.training.module import PARAMETER_GROUPS
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,13 @@ def resume_checkpoint(cfg: DictConfig) -> tuple[Path, int]:
     if differences:
         raise InputError(
             f"{path}: cannot resume, the run was trained with other settings: {'; '.join(differences)}"
+        )
+    groups = [group.get("name") for group in checkpoint["optimizer_states"][0]["param_groups"]]
+    if groups != list(PARAMETER_GROUPS):
+        raise InputError(
+            f"{path}: cannot resume, its optimiser state has the parameter groups {groups}, not "
+            f"{list(PARAMETER_GROUPS)} (written before AdamW stopped decaying biases and norms): finish "
+            "the run with the version that wrote it, or start a new one"
         )
     progress = checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]
     if not progress["is_last_batch"]:
