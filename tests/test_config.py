@@ -238,7 +238,8 @@ def check_compile_default(run: Run) -> None:  # off: the network trains uncompil
 def check_callbacks_default(run: Run) -> None:  # best and last checkpoints, lr monitor, validation media
     best = [path.name for path in (run.dir / "checkpoints").glob("best-*.ckpt")]
     assert best == [f"best-epoch000-val{run.metrics['val/loss']:.4f}.ckpt"] and run.last.is_file()
-    assert run.scalars("lr-AdamW") == pytest.approx(run.lrs())
+    assert run.scalars("lr-AdamW/decay") == pytest.approx(run.lrs())
+    assert run.scalars("lr-AdamW/no_decay") == pytest.approx(run.lrs())  # one rate, two groups
     events = EventAccumulator(str(run.dir / "tensorboard"), size_guidance={"images": 0}).Reload()
     assert {"val/channels", "val/motion"} <= set(events.Tags()["images"])
 

@@ -33,12 +33,14 @@ def test_run_folder_holds_config_checkpoints_and_logs(trained_run):
 
 def test_validation_loss_falls_and_beats_the_mean_pose(trained_run):
     logged = scalars(trained_run)
-    assert {"train/loss", "train/recon", "train/velocity", "val/loss", "val/nmse", "lr-AdamW"} <= set(logged)
+    assert {"train/loss", "train/recon", "train/velocity", "val/loss", "val/nmse", "lr-AdamW/decay"} <= set(
+        logged
+    )
     assert "hp_metric" not in logged
     val = logged["val/loss"]
     assert len(val) == 12 + 1  # one per epoch, and the final validation of the best checkpoint
     assert val[-1] < 0.3 * val[0], val
-    lr = logged["lr-AdamW"]
+    lr = logged["lr-AdamW/decay"]
     assert max(lr) > 5 * lr[0] and lr[-1] < max(lr)  # warm-up, then decay
     printed = re.search(r"model ([\d.]+) \| mean pose ([\d.]+)", (trained_run / "stdout.txt").read_text())
     model, mean_pose = map(float, printed.groups())
