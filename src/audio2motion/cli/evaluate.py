@@ -1,4 +1,5 @@
-"""Checkpoint + data set -> report: `python scripts/evaluate.py ckpt=PATH data=aistpp data.root=DIR`.
+"""Checkpoint + data set -> report: `audio2motion-evaluate ckpt=PATH data=aistpp data.root=DIR`
+(`python scripts/evaluate.py` in a checkout).
 
 Generates motion for every clip of the test split (`split=`), scores it, the ground truth and the mean
 pose with audio2motion.metrics, and writes `report.json` and `report.md` into the run folder

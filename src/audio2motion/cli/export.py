@@ -1,4 +1,5 @@
-"""Checkpoint -> self-contained model file: `python scripts/export.py ckpt=PATH format=torchscript|onnx`.
+"""Checkpoint -> self-contained model file: `audio2motion-export ckpt=PATH format=torchscript|onnx`
+(`python scripts/export.py` in a checkout).
 
 The file takes a waveform at the model's sample rate and returns motion `[frames, channels]`; its
 metadata (sample rate, fps, input and output, channel layout) is the TorchScript extra file, or the ONNX

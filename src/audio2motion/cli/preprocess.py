@@ -1,5 +1,6 @@
-"""Fill the feature cache: `python scripts/preprocess.py data=aistpp data.root=DIR` (see
-conf/preprocess.yaml). Prints where the cache went, how many clips and frames, its size and the time."""
+"""Fill the feature cache: `audio2motion-preprocess data=aistpp data.root=DIR` (`python
+scripts/preprocess.py` in a checkout; see conf/preprocess.yaml). Prints where the cache went, how many
+clips and frames, its size and the time."""
 
 import time
 
