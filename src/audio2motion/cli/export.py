@@ -27,7 +27,7 @@ def main(cfg: DictConfig) -> None:
             raise InputError(f"{out}: its folder does not exist")
         started = time.perf_counter()
         generator = load_model(cfg.ckpt)
-        if generator.diffusion is not None:
+        if generator.sampler is not None:
             raise InputError(
                 f"{cfg.ckpt}: export takes regression models; this one samples (objective=diffusion): "
                 "its sampler loop and constraints run in scripts/infer.py"
