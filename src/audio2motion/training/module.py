@@ -4,6 +4,7 @@ import math
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import Timer
 
 from audio2motion.builder import build_model
 from audio2motion.diffusion import sampling_settings
@@ -15,11 +16,13 @@ from audio2motion.motion.layout import group_slices, joint_positions
 PARAMETER_GROUPS = ("decay", "no_decay")
 
 
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int, min_lr_ratio: float) -> float:
-    """Learning-rate factor: linear warm-up from 0 to 1, then cosine decay to `min_lr_ratio`."""
+def warmup_cosine(step: int, warmup_steps: int, progress: float, min_lr_ratio: float) -> float:
+    """Learning-rate factor: linear warm-up from 0 to 1 over the first steps, then cosine decay to
+    `min_lr_ratio` as `progress` (the fraction of the run done, see Audio2MotionModule.progress) goes
+    from 0 to 1."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    progress = min(1.0, max(0.0, progress))
     return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
@@ -251,6 +254,22 @@ class Audio2MotionModule(L.LightningModule):
         self.log("val/nmse", sums["error_sq"].sum() / count / variance, prog_bar=True)
         self.log("val/nmse_mean_pose", sums["target_sq"].sum() / count / variance)
 
+    def progress(self, step: int) -> float:
+        """The fraction of the run done at optimiser step `step`: of the steps after warm-up that the
+        trainer's max_epochs or max_steps allow, or of its max_time budget (training time so far, restored
+        on resume, as rank 0 measures it so that every DDP process agrees), whichever is further; of
+        `scheduler.total_steps` after warm-up when the trainer sets none of them."""
+        warmup, done = self.hparams.scheduler["warmup_steps"], []
+        total = self.trainer.estimated_stepping_batches
+        timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
+        if timer is not None:
+            elapsed, budget = timer.time_elapsed(), timer.time_elapsed() + timer.time_remaining()
+            done.append(self.trainer.strategy.broadcast(elapsed / budget if budget > 0 else 1.0))
+        if math.isfinite(total) or timer is None:
+            total = total if math.isfinite(total) else self.hparams.scheduler["total_steps"]
+            done.append((step - warmup) / max(1, total - warmup))
+        return max(done)
+
     def configure_optimizers(self):
         opt = self.hparams.optimizer
         # Weight decay shrinks matrices and kernels only: decaying LayerNorm gains, biases, the learned
@@ -267,10 +286,10 @@ class Audio2MotionModule(L.LightningModule):
         ]
         optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
         sched = self.hparams.scheduler
-        total = self.trainer.estimated_stepping_batches
-        total = int(total) if math.isfinite(total) else int(sched["total_steps"])
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
-            lambda step: warmup_cosine(step, sched["warmup_steps"], total, sched["min_lr_ratio"]),
+            lambda step: warmup_cosine(
+                step, sched["warmup_steps"], self.progress(step), sched["min_lr_ratio"]
+            ),
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
