@@ -5,7 +5,7 @@ from audio2motion.metrics.aist_features import FEATURE_FPS, geometric_features, 
 from audio2motion.metrics.beats import beat_alignment, motion_beats, music_beats, track_beats
 from audio2motion.metrics.distribution import diversity, fid, frechet_distance
 from audio2motion.metrics.ground_truth import correlation, nmse
-from audio2motion.metrics.physical import foot_skating, jerk, physical_foot_contact
+from audio2motion.metrics.physical import foot_skating, jerk, mean_speed, physical_foot_contact
 
 __all__ = [
     "FEATURE_FPS",
@@ -18,6 +18,7 @@ __all__ = [
     "geometric_features",
     "jerk",
     "kinetic_features",
+    "mean_speed",
     "motion_beats",
     "music_beats",
     "nmse",

@@ -49,3 +49,11 @@ def jerk(points: np.ndarray, fps: float) -> float:
     if points.ndim == 2:
         points = points[:, :, None]
     return float(np.linalg.norm(np.diff(points, n=3, axis=0) * fps**3, axis=-1).mean())
+
+
+def mean_speed(points: np.ndarray, fps: float) -> float:
+    """Mean speed of joint positions `[T, J, 3]` over joints and frame steps, m/s (the root's alone:
+    `points[:, :1]`); NaN for a single frame."""
+    if len(points) < 2:
+        return float("nan")
+    return float(np.linalg.norm(np.diff(points, axis=0), axis=-1).mean() * fps)

@@ -1,0 +1,167 @@
+"""The real-data benchmark: `python benchmarks/real.py [overrides]` (see conf/real.yaml).
+
+One real BEAT2 take (a person speaking, captured in a motion-capture studio) is cut in time into pieces
+(beat2_pieces.py). Each objective trains on the training piece through `train.py data=beat2` with one
+time budget, as a user would run it; `scripts/infer.py` turns the held-out piece's speech into motion
+(several seeds for diffusion). Generated and real motion of the held-out piece are scored alike on joint
+positions: jerk, root and joint speed, foot skating, PFC, beat consistency and L1 diversity, each with its
+ratio to the real motion's. Prints a Markdown table and writes results.json and results.md into the run
+folder.
+"""
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import hydra
+import numpy as np
+import torch
+from beat2_pieces import cut_take
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from suite import write_results
+
+from audio2motion.data.beat2 import Beat2Reader
+from audio2motion.data.folder import Pair
+from audio2motion.errors import InputError, exit_on_user_error
+from audio2motion.evaluation import PFC_FEET, PFC_FPS, format_value, resample
+from audio2motion.hardware import hardware
+from audio2motion.metrics import foot_skating, jerk, mean_speed, physical_foot_contact
+from audio2motion.motion.layout import joint_positions, skeleton_of
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+MEASURES = {  # key: what the table's header says
+    "jerk": "jerk (m/s³)",
+    "root_speed": "root speed (m/s)",
+    "joint_speed": "mean joint speed (m/s)",
+    "foot_skating": "foot skating",
+    "pfc": "PFC",
+}
+
+
+def positions_of(motion: np.ndarray, layout: dict) -> np.ndarray:
+    """Joint positions `[T, J, 3]` (metres, y up) of motion `[T, D]` in a skeleton layout."""
+    return joint_positions(torch.from_numpy(motion).double(), layout).numpy()
+
+
+def scores(positions: np.ndarray, layout: dict) -> dict[str, float]:
+    """The measures of one motion's joint positions `[T, J, 3]`."""
+    fps, joints = float(layout["fps"]), skeleton_of(layout).joints
+    feet = [joints.index(foot) for foot in skeleton_of(layout).feet]
+    pfc_feet = [joints.index(foot) for foot in PFC_FEET]
+    return {
+        "jerk": jerk(positions, fps),
+        "root_speed": mean_speed(positions[:, :1], fps),
+        "joint_speed": mean_speed(positions, fps),
+        "foot_skating": foot_skating(positions, feet, fps),
+        "pfc": physical_foot_contact(resample(positions, fps, PFC_FPS), pfc_feet, PFC_FPS),
+    }
+
+
+def run(command: list[str], what: str) -> None:
+    """A user command; its output goes to the log only when it fails."""
+    done = subprocess.run(command, cwd=CHECKOUT, capture_output=True, text=True)
+    if done.returncode:
+        raise InputError(f"{what} failed ({shlex.join(command)}):\n{done.stderr[-3000:]}")
+
+
+def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
+    """Cut the take, train and generate for each objective, score; the results as plain data."""
+    started = time.perf_counter()
+    take = Path(cfg.take)
+    if not take.is_file():
+        raise InputError(f"{take}: no such BEAT2 take (take= names its smplxflame_30/NAME.npz)")
+    pieces = {name: tuple(piece) for name, piece in OmegaConf.to_container(cfg.pieces).items()}
+    heldout = [name for name, (split, _, _) in pieces.items() if split == "test"]
+    if len(heldout) != 1:
+        raise InputError(f"pieces: needs exactly one held-out piece (split test), has {heldout}")
+    data = run_dir / "data"
+    frames = cut_take(take, data, pieces)
+    reader = Beat2Reader()
+    real_motion = reader.motion(Pair(heldout[0], None, data / "smplxflame_30" / f"{heldout[0]}.npz"), 30.0)
+    layout = reader.layout(data, 30.0, real_motion.shape[1])
+    results = {"real": {"samples": 1, **scores(positions_of(real_motion, layout), layout)}}
+    speech = data / "wave16k" / f"{heldout[0]}.wav"
+    train_seconds = {}
+    for name, overrides in cfg.objectives.items():
+        folder = run_dir / name
+        train_started = time.perf_counter()
+        run(
+            [
+                sys.executable, "train.py", "data=beat2", f"data.root={data}", f"objective={name}",
+                f"trainer.max_time={cfg.budget}", f"hydra.run.dir={folder}",
+                "callbacks.progress_bar.refresh_rate=0",
+                *cfg.train, *overrides,
+            ],
+            f"training {name}",
+        )  # fmt: skip
+        train_seconds[name] = time.perf_counter() - train_started
+        ckpt = folder / "checkpoints" / "last.ckpt"
+        samples = cfg.samples if name != "regression" else 1
+        out = folder / "heldout"
+        run(
+            [
+                sys.executable, "scripts/infer.py", f"ckpt={ckpt}", f"audio={speech}", f"out={out}",
+                f"num_samples={samples}", "progress=false",
+            ],
+            f"inference with {name}",
+        )  # fmt: skip
+        drawn = []
+        for path in sorted(out.glob("*.npz")):
+            with np.load(path) as npz:
+                generated_layout = json.loads(str(npz["layout"]))
+                drawn.append(scores(positions_of(npz["motion"], generated_layout), generated_layout))
+        results[name] = {"samples": len(drawn)} | {
+            key: float(np.mean([d[key] for d in drawn])) for key in MEASURES
+        }
+    cuts = {name: dict(zip(("split", "start", "end"), piece, strict=True)) for name, piece in pieces.items()}
+    return {
+        "pieces": {name: cut | {"frames": frames[name]} for name, cut in cuts.items()},
+        "results": results,
+        "train_seconds": train_seconds,
+        "wall_seconds": time.perf_counter() - started,
+    }
+
+
+def format_report(report: dict, command: str, hardware: str) -> str:
+    """The results as Markdown: the real motion's row, then one per objective, each measure with its
+    ratio to the real one."""
+    pieces = ", ".join(
+        f"{name} {p['start']:g}-{p['end']:g} s ({p['split']})" for name, p in report["pieces"].items()
+    )
+    real = report["results"]["real"]
+    lines = [
+        "## Real-data benchmark (BEAT2)",
+        "",
+        f"`{command}` on {hardware}: {report['wall_seconds']:.0f} s in all. Pieces of the take: {pieces}. "
+        "Measures of the held-out piece's motion, real and generated for its speech (diffusion: the mean "
+        "over its samples), on joint positions; in brackets, the ratio to the real motion's.",
+        "",
+        "| motion | samples | " + " | ".join(MEASURES.values()) + " |",
+        "|---|---:|" + "---:|" * len(MEASURES),
+    ]
+    for name, row in report["results"].items():
+        cells = [
+            format_value(row[key]) + ("" if name == "real" else f" ({row[key] / real[key]:.2g}x)")
+            if real[key]
+            else format_value(row[key])
+            for key in MEASURES
+        ]
+        lines.append(f"| {name} | {row['samples']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="real")
+def main(cfg: DictConfig) -> None:
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    with exit_on_user_error():
+        report = run_benchmark(cfg, run_dir)
+    command = shlex.join(["python", "benchmarks/real.py", *sys.argv[1:]])
+    write_results(run_dir, report, format_report(report, command, hardware()))
+
+
+if __name__ == "__main__":
+    main()
