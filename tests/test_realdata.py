@@ -1,7 +1,7 @@
 """Real capture through every path: the BEAT2 reader, forward kinematics, BVH, rendering and evaluation on
-a real BEAT2 take (speaker 2, take 0_1_1: 1906 frames of SMPL-X fitted to optical mocap, with its speech).
-The files lie beside the clone in shared/realdata (its README.md says where each comes from) and are read
-from there, never copied.
+a real BEAT2 take (speaker 2, take 0_1_1: 1906 frames of SMPL-X fitted to optical mocap, with its speech),
+and the motion metrics on real AIST++ dance (EDGE's ground-truth joint positions). The files lie beside the
+clone in shared/realdata (its README.md says where each comes from) and are read from there, never copied.
 
 The bounds are set from measured values, written beside them."""
 
@@ -21,16 +21,26 @@ from test_render import check_video
 
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.errors import InputError
-from audio2motion.metrics import foot_skating
+from audio2motion.evaluation import PFC_FEET, resample
+from audio2motion.metrics import (
+    FEATURE_FPS,
+    beat_alignment,
+    foot_skating,
+    geometric_features,
+    kinetic_features,
+    motion_beats,
+    physical_foot_contact,
+)
 from audio2motion.motion.bvh import bvh_text
 from audio2motion.motion.layout import joint_positions
 from audio2motion.motion.rotations import rotation_6d_to_matrix
-from audio2motion.motion.skeleton import SMPLX
+from audio2motion.motion.skeleton import SMPL, SMPLX
 from audio2motion.render import INK, write_preview, write_video
 
 REALDATA = ROOT.parent / "shared" / "realdata"
 BEAT2 = REALDATA / "beat2"
 TAKE = BEAT2 / "smplxflame_30" / "2_scott_0_1_1.npz"
+EDGE_JOINTS = REALDATA / "aistpp_derived" / "edge_joints30fps"
 
 pytestmark = pytest.mark.skipif(
     not REALDATA.is_dir(), reason=f"no real capture at {REALDATA} (shared/realdata beside the clone)"
@@ -199,3 +209,96 @@ def test_train_and_evaluate_on_pieces_of_the_real_take(tmp_path):
         direct = np.linalg.norm(np.diff(positions, n=3, axis=0), axis=-1).mean() * 30**3
         assert truth["jerk"] == pytest.approx(direct, rel=1e-6) and 15 < truth["jerk"] < 40
         assert 0 <= truth["pfc"] < 0.05
+
+
+QUARTER_TURN = np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]])  # z up -> y up, determinant +1
+
+
+def edge_joints(name: str) -> np.ndarray:
+    """An EDGE ground-truth slice (150 frames at 30 fps, 24 SMPL joints, z up) turned y up: [150, 24, 3].
+    (x, y, z) -> (x, z, -y) is a quarter turn about x, the inverse of the turn EDGE made from AIST++'s y up
+    (dataset/dance_dataset.py); a mirror such as (x, z, y) would swap left and right, which the
+    geometric features' plane tests (cross products) tell apart."""
+    zup = np.loadtxt(EDGE_JOINTS / f"{name}.csv", delimiter=",").reshape(-1, 24, 3)
+    return zup @ QUARTER_TURN.T
+
+
+def aist_features(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The AIST++ features as evaluation.py feeds them: relative to the first frame's root, at 60 fps."""
+    relative = resample(positions - positions[0, 0], 30, FEATURE_FPS)
+    return kinetic_features(relative), geometric_features(relative)
+
+
+# measured: foot skating, PFC
+AIST_SLICES = {
+    "gBR_sBM_cAll_d04_mBR0_ch02_slice0": (0.087, 4.65),
+    "gBR_sBM_cAll_d05_mBR0_ch02_slice3": (0.060, 6.15),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AIST_SLICES))
+def test_metrics_of_real_aistpp_dance(name):
+    positions = edge_joints(name)
+    assert positions.shape == (150, 24, 3)
+    kinetic, geometric = aist_features(positions)
+    assert kinetic.shape == (72,) and geometric.shape == (32,)
+    assert np.isfinite(kinetic).all() and (kinetic >= 0).all()  # 0.058 to 30.5 (m/s)^2 and m/s^2
+    assert ((geometric >= 0) & (geometric <= 1)).all()  # fractions of frames
+
+    # Kinetic features are mean squared speeds (horizontal, vertical) and mean acceleration per joint, at
+    # 60 fps: within 0.80-0.97 of the plain 30 fps finite differences (the +-2 frame window smooths them);
+    # features taken at 30 fps as if 60 would be 2.4-3.2 times these
+    per_joint = kinetic.reshape(24, 3)
+    velocity = np.diff(positions, axis=0) * 30
+    plain = np.stack(
+        [
+            (velocity[..., 0] ** 2 + velocity[..., 2] ** 2).mean(axis=0),
+            (velocity[..., 1] ** 2).mean(axis=0),
+            np.linalg.norm(np.diff(positions, n=2, axis=0) * 30**2, axis=-1).mean(axis=0),
+        ],
+        axis=1,
+    )
+    ratio = per_joint / plain
+    assert ((ratio > 0.7) & (ratio < 1.05)).all()
+
+    # Upright dance: the torso never lies near horizontal (manual.py's feature 28: 0.0 here, 1.0 with z
+    # still up). The features depend on the up axis and handedness only: another proper rotation taking z
+    # up to y, (x, y, z) -> (y, z, x), gives the same numbers exactly; the mirror (x, z, y) changes the
+    # plane tests (features 0, 1, 14, 15 by up to 0.48).
+    assert geometric[28] == 0
+    zup = positions @ QUARTER_TURN  # back to the file's rows
+    turned = aist_features(zup[..., [1, 2, 0]])
+    assert np.allclose(turned[0], kinetic, rtol=1e-6) and np.allclose(turned[1], geometric)
+    assert not np.allclose(aist_features(zup[..., [0, 2, 1]])[1], geometric)
+
+    # Foot skating, as evaluation.py scores it (ankles and toes): real dance slides little
+    skating, pfc = AIST_SLICES[name]
+    feet = [SMPL.joints.index(foot) for foot in SMPL.feet]
+    measured = foot_skating(positions, feet, 30)
+    assert measured == pytest.approx(skating, abs=0.001) and 0.03 < measured < 0.15
+
+    # EDGE's PFC, which its eval_pfc.py computes from z-up rows (up axis 2): the same on our y-up turn. EDGE
+    # reports 1.332 for the AIST++ ground truth (the mean over its 5 s test slices); these two break-dance
+    # slices score 4.65 and 6.15, within ten times of it either way.
+    pfc_feet = [SMPL.joints.index(foot) for foot in PFC_FEET]
+    ours = physical_foot_contact(positions, pfc_feet, 30)
+    assert ours == pytest.approx(edge_pfc(zup), rel=1e-9) and ours == pytest.approx(pfc, abs=0.01)
+    assert 1.332 / 10 < ours < 1.332 * 10
+
+    # Beat alignment without music: motion beats are there (10-11 in the 5 s), music beats are not, and the
+    # score says so with NaN (report.json's null), not 0
+    beats = motion_beats(positions, 30)
+    assert 5 <= len(beats) <= 20
+    assert math.isnan(beat_alignment(np.zeros(0, int), beats, 30))
+    assert beat_alignment(beats, beats, 30) == 1.0
+
+
+def edge_pfc(zup: np.ndarray) -> float:
+    """EDGE's PFC of one slice restated on its own terms (eval_pfc.py): z up, 30 fps, per-frame foot steps,
+    feet SMPL 7, 10, 8, 11 (left ankle, left toe, right ankle, right toe)."""
+    push = np.diff(zup[:, 0], n=2, axis=0) * 30**2  # root acceleration, m/s^2
+    push[:, 2] = push[:, 2].clip(min=0)  # only upward pushes count
+    strength = np.linalg.norm(push, axis=-1)
+    steps = np.linalg.norm(np.diff(zup[1:, [7, 10, 8, 11], :2], axis=0), axis=-1)  # horizontal, m/frame
+    left, right = steps[:, :2].min(axis=1), steps[:, 2:].min(axis=1)
+    return float((left * right * strength / strength.max()).mean() * 1e4)
