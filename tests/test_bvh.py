@@ -5,6 +5,7 @@ import bvhio
 import numpy as np
 import pytest
 import torch
+from bvh_reading import bvh_joints, bvh_positions
 from conftest import infer, run_script, write_audio
 from test_datasets import AIST_NAMES, SMALL, write_aistpp, write_beat2
 from test_render import check_video
@@ -14,6 +15,7 @@ from audio2motion.audio_io import load_audio
 from audio2motion.data.aistpp import AistppReader
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.motion.bvh import bvh_text
+from audio2motion.motion.layout import joint_positions
 from audio2motion.motion.rotations import matrix_to_quaternion, rotation_6d_to_matrix
 
 
@@ -31,7 +33,7 @@ def test_bvhio_reads_back_hierarchy_frames_positions_and_rotations(tmp_path, lay
 
     read = bvhio.readAsBvh(str(path))
     assert read.FrameCount == motion.shape[0] == 90 and read.FrameTime == pytest.approx(1 / 30)
-    joints = {joint.Name: joint for joint, _, _ in read.Root.layout()}
+    joints = bvh_joints(read.Root)
     assert sorted(joints) == sorted(skeleton["joints"]) and read.Root.Name == "pelvis"
     knee = joints["left_knee"]
     assert np.allclose(list(knee.Offset), np.array(skeleton["offsets"][4]) * 100, atol=1e-4)  # centimetres
@@ -46,6 +48,9 @@ def test_bvhio_reads_back_hierarchy_frames_positions_and_rotations(tmp_path, lay
             theirs = np.array([r.w, r.x, r.y, r.z])
             mine = ours[frame, index].numpy()
             assert min(np.abs(theirs - mine).max(), np.abs(theirs + mine).max()) < 1e-5, (name, frame)
+    # bvhio's own forward kinematics places every joint where ours does
+    placed = joint_positions(torch.from_numpy(motion).double(), layout_dict).numpy()
+    assert np.abs(bvh_positions(path, skeleton["joints"], range(90)) - placed).max() < 1e-5
 
 
 @pytest.mark.slow
