@@ -38,7 +38,7 @@ UPPER_BODY = (
 
 def speech_onsets(onset_envelope: np.ndarray, fps: float) -> np.ndarray:
     """Onset times in seconds of an onset envelope `[T]` at `fps` frames a second, picked as
-    librosa.onset.onset_detect picks them (librosa 0.10-0.11, defaults): the envelope scaled to [0, 1] by
+    librosa.onset.onset_detect picks them (librosa 0.11, its defaults): the envelope scaled to [0, 1] by
     its minimum and maximum over the clip; frame n is an onset when it is the largest of frames
     n - floor(0.03 fps) .. n, at least delta = 0.07 above the mean of frames n - floor(0.1 fps) ..
     n + floor(0.1 fps), and more than floor(0.03 fps) frames after the previous onset (windows cut at the
