@@ -4,6 +4,7 @@ import json
 import math
 import re
 
+import numpy as np
 import pytest
 from conftest import run_script
 from test_datasets import SMALL, write_aistpp
@@ -37,7 +38,7 @@ def test_report_of_a_model_without_a_skeleton(trained_run, tmp_path):
     assert metrics["generated"]["nmse"] < 0.5 < metrics["mean_pose"]["nmse"]
     assert metrics["mean_pose"]["jerk"] == 0 and metrics["mean_pose"]["beat_alignment"] == 0
     assert 0 < metrics["ground_truth"]["beat_alignment"] <= 1
-    for key in ("fid_k", "fid_g", "diversity", "foot_skating", "pfc"):
+    for key in ("beat_consistency", "fid_k", "fid_g", "diversity", "l1_diversity", "foot_skating", "pfc"):
         assert all(metrics[s][key] is None for s in SOURCES) and "skeleton" in report["notes"][key]
     assert "| nmse | " in page and "needs joint positions" in page
 
@@ -86,6 +87,20 @@ def test_report_of_an_aistpp_model_has_every_measure(aistpp_run, tmp_path):
     assert still["jerk"] == 0 and still["pfc"] == 0 and still["foot_skating"] == 0
     assert still["diversity"] == {"kinetic": 0, "geometric": 0}  # every clip of the mean pose is the same
     assert "| fid_k | " in page and "| diversity (kinetic) | " in page
+    # EMAGE's speech measures: the test sound's loudness rises are onsets. The truth pauses near some. A
+    # two-epoch model barely moves: its pauses may all fall under 0.3 x the truth's mean speed, no beats.
+    # The mean pose never moves, so it has no motion beats (BC 0) and stays at its mean (L1div 0, but for
+    # rounding in forward kinematics).
+    assert all(row["speech_onsets"] > 0 for row in report["per_clip"])
+    assert 0 < truth["beat_consistency"] <= 1 and 0 <= generated["beat_consistency"] <= 1
+    assert truth["l1_diversity"] > 0 and generated["l1_diversity"] > 0
+    assert still["beat_consistency"] == 0 and still["l1_diversity"] == pytest.approx(0, abs=1e-9)
+    # over the split, each clip counts by its length, as EMAGE sums over frames
+    seconds = [row["seconds"] for row in report["per_clip"]]
+    for key in ("beat_consistency", "l1_diversity"):
+        values = [row["generated"][key] for row in report["per_clip"]]
+        assert generated[key] == pytest.approx(np.average(values, weights=seconds))
+        assert f"| {key} | " in page
 
 
 def test_a_test_split_of_one_clip_leaves_the_set_measures_null_and_says_why(aistpp_run, tmp_path):

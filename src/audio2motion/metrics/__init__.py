@@ -6,10 +6,19 @@ from audio2motion.metrics.beats import beat_alignment, motion_beats, music_beats
 from audio2motion.metrics.distribution import diversity, fid, frechet_distance
 from audio2motion.metrics.ground_truth import correlation, nmse
 from audio2motion.metrics.physical import foot_skating, jerk, mean_speed, physical_foot_contact
+from audio2motion.metrics.speech import (
+    UPPER_BODY,
+    beat_consistency,
+    joint_speed,
+    l1_diversity,
+    speech_onsets,
+)
 
 __all__ = [
     "FEATURE_FPS",
+    "UPPER_BODY",
     "beat_alignment",
+    "beat_consistency",
     "correlation",
     "diversity",
     "fid",
@@ -17,11 +26,14 @@ __all__ = [
     "frechet_distance",
     "geometric_features",
     "jerk",
+    "joint_speed",
     "kinetic_features",
+    "l1_diversity",
     "mean_speed",
     "motion_beats",
     "music_beats",
     "nmse",
     "physical_foot_contact",
+    "speech_onsets",
     "track_beats",
 ]
