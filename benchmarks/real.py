@@ -24,12 +24,24 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from suite import write_results
 
+from audio2motion.audio_io import load_audio
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.data.folder import Pair
 from audio2motion.errors import InputError, exit_on_user_error
-from audio2motion.evaluation import PFC_FEET, PFC_FPS, format_value, resample
+from audio2motion.evaluation import EMAGE_FPS, PFC_FEET, PFC_FPS, emage_positions, format_value, resample
 from audio2motion.hardware import hardware
-from audio2motion.metrics import foot_skating, jerk, mean_speed, physical_foot_contact
+from audio2motion.metrics import (
+    UPPER_BODY,
+    beat_consistency,
+    foot_skating,
+    jerk,
+    joint_speed,
+    l1_diversity,
+    mean_speed,
+    physical_foot_contact,
+    speech_onsets,
+)
+from audio2motion.metrics.beats import onset_envelope
 from audio2motion.motion.layout import joint_positions, skeleton_of
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -39,6 +51,8 @@ MEASURES = {  # key: what the table's header says
     "joint_speed": "mean joint speed (m/s)",
     "foot_skating": "foot skating",
     "pfc": "PFC",
+    "beat_consistency": "BC",
+    "l1_diversity": "L1div",
 }
 
 
@@ -47,17 +61,24 @@ def positions_of(motion: np.ndarray, layout: dict) -> np.ndarray:
     return joint_positions(torch.from_numpy(motion).double(), layout).numpy()
 
 
-def scores(positions: np.ndarray, layout: dict) -> dict[str, float]:
-    """The measures of one motion's joint positions `[T, J, 3]`."""
+def scores(
+    positions: np.ndarray, layout: dict, onsets: np.ndarray, real_speed: np.ndarray
+) -> dict[str, float]:
+    """The measures of one motion's joint positions `[T, J, 3]`; beat consistency against the speech's
+    onset times (seconds) with the real motion's mean joint speeds `[J]` (see evaluation.py)."""
     fps, joints = float(layout["fps"]), skeleton_of(layout).joints
     feet = [joints.index(foot) for foot in skeleton_of(layout).feet]
     pfc_feet = [joints.index(foot) for foot in PFC_FEET]
+    upper = [joints.index(joint) for joint in UPPER_BODY]
+    body = emage_positions(positions, fps)
     return {
         "jerk": jerk(positions, fps),
         "root_speed": mean_speed(positions[:, :1], fps),
         "joint_speed": mean_speed(positions, fps),
         "foot_skating": foot_skating(positions, feet, fps),
         "pfc": physical_foot_contact(resample(positions, fps, PFC_FPS), pfc_feet, PFC_FPS),
+        "beat_consistency": beat_consistency(onsets, body, EMAGE_FPS, upper, real_speed),
+        "l1_diversity": l1_diversity(body),
     }
 
 
@@ -66,6 +87,14 @@ def run(command: list[str], what: str) -> None:
     done = subprocess.run(command, cwd=CHECKOUT, capture_output=True, text=True)
     if done.returncode:
         raise InputError(f"{what} failed ({shlex.join(command)}):\n{done.stderr[-3000:]}")
+
+
+def checkpoint(folder: Path, which: str) -> Path:
+    """The run's best checkpoint (lowest val/loss) or its last."""
+    if which not in ("best", "last"):
+        raise InputError(f"checkpoint={which}: must be best or last")
+    best = sorted(folder.glob("best-*.ckpt"))
+    return best[0] if which == "best" and best else folder / "last.ckpt"
 
 
 def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
@@ -83,8 +112,11 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     reader = Beat2Reader()
     real_motion = reader.motion(Pair(heldout[0], None, data / "smplxflame_30" / f"{heldout[0]}.npz"), 30.0)
     layout = reader.layout(data, 30.0, real_motion.shape[1])
-    results = {"real": {"samples": 1, **scores(positions_of(real_motion, layout), layout)}}
     speech = data / "wave16k" / f"{heldout[0]}.wav"
+    onsets = speech_onsets(onset_envelope(*load_audio(speech), EMAGE_FPS), EMAGE_FPS)
+    real = positions_of(real_motion, layout)
+    real_speed = joint_speed(emage_positions(real, 30.0), EMAGE_FPS).mean(axis=0)  # [J]
+    results = {"real": {"samples": 1, **scores(real, layout, onsets, real_speed)}}
     train_seconds = {}
     for name, overrides in cfg.objectives.items():
         folder = run_dir / name
@@ -99,7 +131,7 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
             f"training {name}",
         )  # fmt: skip
         train_seconds[name] = time.perf_counter() - train_started
-        ckpt = folder / "checkpoints" / "last.ckpt"
+        ckpt = checkpoint(folder / "checkpoints", cfg.checkpoint)
         samples = cfg.samples if name != "regression" else 1
         out = folder / "heldout"
         run(
@@ -113,7 +145,8 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
         for path in sorted(out.glob("*.npz")):
             with np.load(path) as npz:
                 generated_layout = json.loads(str(npz["layout"]))
-                drawn.append(scores(positions_of(npz["motion"], generated_layout), generated_layout))
+                positions = positions_of(npz["motion"], generated_layout)
+                drawn.append(scores(positions, generated_layout, onsets, real_speed))
         results[name] = {"samples": len(drawn)} | {
             key: float(np.mean([d[key] for d in drawn])) for key in MEASURES
         }
