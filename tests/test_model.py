@@ -78,6 +78,10 @@ def test_unknown_options_are_refused():
         ResidualMotionBlock(8, ("lstm",))
     with pytest.raises(ValueError, match="mixing"):
         NetworkConfig(mixing=["conv", "lstm"])
+    with pytest.raises(ValueError, match="causal=true needs spline_step=1"):
+        NetworkConfig(causal=True, spline_step=2)
+    with pytest.raises(ValueError, match="spline_step must be 1 or more"):
+        NetworkConfig(spline_step=0)
     with pytest.raises(ValueError, match="causal=true needs conditioning='frame'"):
         NetworkConfig(causal=True, conditioning="clip")
     with pytest.raises(ValueError, match=r"^model.net has no setting depth, width$"):
@@ -121,14 +125,15 @@ def test_concat_ablation_joins_the_audio_once_at_the_input():
 @pytest.mark.parametrize("conditioning", ["frame", "clip"])
 @pytest.mark.parametrize("mixing", [["conv"], ["conv", "attention"]])
 @pytest.mark.parametrize("modulation", ["film", "concat"])
-def test_padding_a_clip_leaves_its_real_frames_as_they_were(conditioning, mixing, modulation):
+@pytest.mark.parametrize("spline_step", [1, 4])
+def test_padding_a_clip_leaves_its_real_frames_as_they_were(conditioning, mixing, modulation, spline_step):
     """Training pads clips shorter than a window; inference runs them as they are: same output."""
     torch.manual_seed(0)
-    model = Audio2Motion(
-        10,
-        4,
-        NetworkConfig(dim=16, blocks=3, mixing=mixing, conditioning=conditioning, modulation=modulation),
-    ).eval()
+    config = NetworkConfig(
+        dim=16, blocks=3, mixing=mixing, conditioning=conditioning, modulation=modulation,
+        spline_step=spline_step,
+    )  # fmt: skip
+    model = Audio2Motion(10, 4, config).eval()
     for block in model.blocks:
         if block.film is not None:
             torch.nn.init.normal_(block.film.proj.weight, std=0.2)

@@ -49,9 +49,15 @@ def build_model(hparams: Mapping, state_dict: Mapping[str, torch.Tensor] | None 
         raise ValueError(f"objective must be regression or diffusion, got {objective['name']!r}")
     diffusion = diffusion_from_config(objective)
     network = Audio2Motion if diffusion is None else MotionDenoiser
+    config = NetworkConfig.from_dict(hparams["net"])
+    if diffusion is not None and config.spline_step > 1 and diffusion.prediction != "x0":
+        raise ValueError(
+            f"model.net.spline_step={config.spline_step} needs objective.prediction=x0: a spline's smooth "
+            f"frames cannot be the noise ({diffusion.prediction}) that the denoiser would predict"
+        )
     feature_dim, motion_dim = int(hparams["feature_dim"]), int(hparams["layout"]["dim"])
     parts = ModelParts(
-        model=network(feature_dim, motion_dim, NetworkConfig.from_dict(hparams["net"])),
+        model=network(feature_dim, motion_dim, config),
         feature_norm=Normalizer(feature_dim),
         motion_norm=Normalizer(motion_dim),
         diffusion=diffusion,

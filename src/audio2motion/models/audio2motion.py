@@ -6,6 +6,7 @@ from torch import nn
 
 from audio2motion.models.blocks import ResidualMotionBlock, residual_stack
 from audio2motion.models.config import NetworkConfig
+from audio2motion.models.spline import from_controls, to_controls
 
 
 class AudioEncoder(nn.Module):
@@ -51,7 +52,7 @@ def receptive_field(config: NetworkConfig) -> tuple[int, int] | None:
     Such a network computes frame t from frames t - past .. t + future only, however long its input, so
     windows with that much context on each side give exactly the one-pass result, and a causal one
     (future 0) can stream."""
-    if set(config.mixing) != {"conv"} or config.conditioning != "frame":
+    if set(config.mixing) != {"conv"} or config.conditioning != "frame" or config.spline_step > 1:
         return None
     dilations = [2**i for i in range(config.encoder_layers)] + [
         config.dilations[i % len(config.dilations)] for i in range(config.blocks) for _ in config.mixing
@@ -68,7 +69,9 @@ class MotionNetwork(nn.Module):
     The audio embedding is one vector per frame (`conditioning="frame"`) or one per clip (`"clip"`, the
     Audio2Photoreal form). With `modulation="film"` DenseFiLM modulates every block by a condition; with
     `"concat"` (an ablation) the blocks are built without it and the condition is instead concatenated
-    to the block input once, then projected back to width d. Subclasses say what the blocks run on.
+    to the block input once, then projected back to width d. With `spline_step` above 1 the blocks run on
+    control points and a cubic B-spline gives the frames (see spline.py). Subclasses say what the blocks
+    run on.
     """
 
     def __init__(self, feature_dim: int, motion_dim: int, config: NetworkConfig):
@@ -80,6 +83,7 @@ class MotionNetwork(nn.Module):
         self.norm = nn.LayerNorm(config.dim)
         self.head = nn.Linear(config.dim, motion_dim)
         self.context = receptive_field(config)
+        self.spline_step = config.spline_step
 
     def encode(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised features `[B, T, F]` -> the audio embedding, `[B, T, d]` (per frame) or `[B, d]`;
@@ -90,13 +94,19 @@ class MotionNetwork(nn.Module):
     def decode(self, x: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         """The blocks on `x` `[B, T, d]`, conditioned on `cond` `[B, T, d]` or `[B, d]` as `modulation`
         says, then the head."""
+        frames, step = x.shape[1], self.spline_step
         if self.concat is not None:
             if cond.dim() == 2:
-                cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
+                cond = cond.unsqueeze(1).expand(-1, frames, -1)  # [B, T, d]
             x = self.concat(torch.cat([x, cond], dim=-1))  # [B, T, d]
+        if step > 1:
+            if cond.dim() == 3:
+                cond, _ = to_controls(cond, mask, step)  # [B, C, d]
+            x, mask = to_controls(x, mask, step)  # [B, C, d], [B, C]
         for block in self.blocks:
-            x = block(x, cond, mask)  # [B, T, d]; blocks built without DenseFiLM (concat) ignore cond
-        return self.head(self.norm(x))  # [B, T, D]
+            x = block(x, cond, mask)  # [B, T or C, d]; blocks without DenseFiLM (concat) ignore cond
+        out = self.head(self.norm(x))  # [B, T or C, D]
+        return out if step == 1 else from_controls(out, frames, step)  # [B, T, D]
 
 
 class Audio2Motion(MotionNetwork):

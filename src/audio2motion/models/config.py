@@ -15,7 +15,8 @@ class NetworkConfig:
     heads; causal: a frame sees only what came before it; encoder_layers: audio encoder depth (layer i
     dilates by 2 ** i); conditioning: "frame" (one audio vector per frame) or "clip" (one pooled over the
     window, as Audio2Photoreal); modulation: "film" (DenseFiLM in every block) or "concat" (the audio
-    joined to the block input once: an ablation).
+    joined to the block input once: an ablation); spline_step: above 1, the blocks run on control points
+    one per `spline_step` frames and a cubic B-spline through them gives the frames (see spline.py).
     """
 
     dim: int = 128
@@ -29,6 +30,7 @@ class NetworkConfig:
     encoder_layers: int = 3
     conditioning: str = "frame"
     modulation: str = "film"
+    spline_step: int = 1
 
     def __post_init__(self):
         object.__setattr__(self, "mixing", tuple(self.mixing))  # lists from YAML
@@ -44,6 +46,10 @@ class NetworkConfig:
             raise ValueError(f"conditioning must be 'frame' or 'clip', got {self.conditioning!r}")
         if self.modulation not in ("film", "concat"):
             raise ValueError(f"modulation must be 'film' or 'concat', got {self.modulation!r}")
+        if self.spline_step < 1:
+            raise ValueError(f"spline_step must be 1 or more, got {self.spline_step}")
+        if self.causal and self.spline_step > 1:
+            raise ValueError("causal=true needs spline_step=1: a spline's frames read control points ahead")
         if self.causal and self.conditioning == "clip":
             raise ValueError("causal=true needs conditioning='frame': a clip vector pools the future too")
 
