@@ -48,11 +48,16 @@ pytestmark = pytest.mark.skipif(
 
 
 def read_take(
-    joints: str = "body", expressions: bool = False, fps: float = 30, root=BEAT2, name: str = TAKE.stem
+    joints: str = "body",
+    expressions: bool = False,
+    fps: float = 30,
+    root=BEAT2,
+    name: str = TAKE.stem,
+    root_as: str = "position",
 ):
     """The take (or the piece `name` of a BEAT2 folder `root`) through Beat2Reader: motion `[T, D]` and
     its layout."""
-    reader = Beat2Reader(joints=joints, expressions=expressions)
+    reader = Beat2Reader(joints=joints, expressions=expressions, root=root_as)
     return reader.motion(reader.pairs(root)[0][name], fps), reader.layout(root, fps, 0)
 
 
@@ -143,6 +148,29 @@ def test_bvh_of_the_real_take_reads_back_with_our_joint_positions(tmp_path):
     # bvhio's forward kinematics from the file's centimetres and Euler angles: 9.9e-7 m from ours at most
     # over these 600 frames and 52 joints (1.1e-6 m over the whole take), the text's rounding
     assert np.abs(theirs - positions_of(motion, layout)).max() < 1e-5
+
+
+def test_root_as_velocity_moves_the_body_as_its_translation_does(tmp_path):
+    """data.reader.root=velocity: the same body, every joint shifted by the root's horizontal place at the
+    first frame (the steps start at x = z = 0), in joint positions and in BVH."""
+    translation, layout = read_take()
+    steps, stepped = read_take(root_as="velocity")
+    assert stepped["channels"][:3] == ["root.dx", "root.y", "root.dz"]
+    assert stepped["groups"][0] == {"name": "root_velocity", "size": 3}
+    np.testing.assert_array_equal(steps[:, 3:], translation[:, 3:])
+    np.testing.assert_allclose(steps[1:, [0, 2]], np.diff(translation[:, [0, 2]], axis=0), atol=1e-6)
+    assert steps[0, 0] == steps[0, 2] == 0 and np.array_equal(steps[:, 1], translation[:, 1])
+    shift = translation[0, :3] * [1, 0, 1]  # the first frame's x and z
+    # 1906 float32 steps summed: 3e-8 m from the translation at most
+    np.testing.assert_allclose(
+        positions_of(steps, stepped) + shift, positions_of(translation, layout), rtol=0, atol=1e-6
+    )
+    path = tmp_path / "stepped.bvh"
+    path.write_text(bvh_text(steps[:90], stepped))
+    theirs = bvh_positions(path, stepped["skeleton"]["joints"], range(90))
+    assert np.abs(theirs + shift - positions_of(translation[:90], layout)).max() < 1e-5
+    with pytest.raises(InputError, match="data.reader.root must be one of position, velocity, got 'speed'"):
+        Beat2Reader(root="speed")
 
 
 def test_render_a_real_piece(tmp_path):

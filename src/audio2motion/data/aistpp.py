@@ -16,7 +16,7 @@ import numpy as np
 from audio2motion.data.folder import Pair, split_names
 from audio2motion.data.skeleton_motion import frame_step, listed_splits, require, skeleton_motion
 from audio2motion.errors import InputError
-from audio2motion.motion.layout import skeleton_layout
+from audio2motion.motion.layout import ROOTS, skeleton_layout
 from audio2motion.motion.skeleton import SMPL
 
 log = logging.getLogger(__name__)
@@ -60,9 +60,11 @@ class AistppReader:
 
     trims_audio = True  # the music is longer than the dance
 
-    def __init__(self, contacts: bool = False, contact_speed: float = 0.3):
-        self.contacts, self.contact_speed = contacts, contact_speed
-        self.settings = {"contacts": contacts, "contact_speed": contact_speed}
+    def __init__(self, contacts: bool = False, contact_speed: float = 0.3, root: str = "position"):
+        if root not in ROOTS:
+            raise InputError(f"data.reader.root must be one of {', '.join(ROOTS)}, got {root!r}")
+        self.contacts, self.contact_speed, self.root = contacts, contact_speed, root
+        self.settings = {"contacts": contacts, "contact_speed": contact_speed, "root": root}
 
     def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:
         motions = root / "motions"
@@ -105,7 +107,8 @@ class AistppReader:
             raise InputError(f"{path}: smpl_scaling must be a positive number, got {scaling[0]}")
         step = frame_step(SOURCE_FPS, fps, path)
         speed = self.contact_speed if self.contacts else None
-        return skeleton_motion(path, trans[::step] / scaling[0], poses[::step], SMPL, fps, speed)
+        translation = trans[::step] / scaling[0]
+        return skeleton_motion(path, translation, poses[::step], SMPL, fps, speed, root=self.root)
 
     def layout(self, root: Path, fps: float, dim: int) -> dict:
-        return skeleton_layout(fps, SMPL, self.contacts)
+        return skeleton_layout(fps, SMPL, self.contacts, root=self.root)

@@ -2,8 +2,9 @@
 axis-angle), `trans` `[T, 3]`, `betas`, `expressions` `[T, 100]` and `mocap_frame_rate`, speech in
 `wave16k/NAME.wav`, and optionally `train_test_split.csv` (`id,type` with type train, val or test).
 
-Motion becomes root translation and 6D rotations of the SMPL-X body (22 joints) or body and hands (52),
-plus the 100 expression coefficients when asked, at data.fps (a divisor of the recorded rate).
+Motion becomes the root (translation, or with root=velocity its horizontal steps and height) and 6D
+rotations of the SMPL-X body (22 joints) or body and hands (52), plus the 100 expression coefficients
+when asked, at data.fps (a divisor of the recorded rate).
 """
 
 import csv
@@ -14,7 +15,7 @@ import numpy as np
 from audio2motion.data.folder import Pair, split_names
 from audio2motion.data.skeleton_motion import frame_step, listed_splits, require, skeleton_motion
 from audio2motion.errors import InputError
-from audio2motion.motion.layout import skeleton_layout
+from audio2motion.motion.layout import ROOTS, skeleton_layout
 from audio2motion.motion.skeleton import SMPLX, SMPLX_BODY, SMPLX_BODY_HANDS
 
 SKELETONS = {"body": SMPLX_BODY, "body_hands": SMPLX_BODY_HANDS}
@@ -32,6 +33,7 @@ class Beat2Reader:
         expressions: bool = False,
         contacts: bool = False,
         contact_speed: float = 0.3,
+        root: str = "position",
     ):
         if joints not in SKELETONS:
             raise InputError(f"data.reader.joints must be one of {sorted(SKELETONS)}, got {joints!r}")
@@ -39,8 +41,12 @@ class Beat2Reader:
         self.columns = np.array(
             [3 * SMPLX.joints.index(j) + k for j in self.skeleton.joints for k in range(3)]
         )
+        if root not in ROOTS:
+            raise InputError(f"data.reader.root must be one of {', '.join(ROOTS)}, got {root!r}")
         self.expressions, self.contacts, self.contact_speed = expressions, contacts, contact_speed
+        self.root = root
         self.settings = {
+            "root": root,
             "joints": joints,
             "expressions": expressions,
             "contacts": contacts,
@@ -95,8 +101,9 @@ class Beat2Reader:
         )
         speed = self.contact_speed if self.contacts else None
         return skeleton_motion(
-            path, trans[::step], poses[::step][:, self.columns], self.skeleton, fps, speed, extra
+            path, trans[::step], poses[::step][:, self.columns], self.skeleton, fps, speed, extra, self.root
         )
 
     def layout(self, root: Path, fps: float, dim: int) -> dict:
-        return skeleton_layout(fps, self.skeleton, self.contacts, EXPRESSIONS if self.expressions else 0)
+        expressions = EXPRESSIONS if self.expressions else 0
+        return skeleton_layout(fps, self.skeleton, self.contacts, expressions, self.root)

@@ -7,7 +7,13 @@ import numpy as np
 import torch
 
 from audio2motion.errors import InputError
-from audio2motion.motion.layout import axis_angle_channels, foot_contacts, joint_positions, skeleton_layout
+from audio2motion.motion.layout import (
+    axis_angle_channels,
+    foot_contacts,
+    joint_positions,
+    root_steps,
+    skeleton_layout,
+)
 from audio2motion.motion.skeleton import Skeleton
 
 
@@ -30,10 +36,12 @@ def skeleton_motion(
     fps: float,
     contact_speed: float | None,
     extra: np.ndarray | None = None,
+    root: str = "position",
 ) -> np.ndarray:
     """Root translation `[T, 3]` (metres) and local axis-angle rotations `[T, J x 3]` -> float32 motion
-    `[T, D]` in `skeleton_layout` order: translation, 6D rotations, foot contacts (when `contact_speed`
-    is set), `extra` channels. Raises InputError naming `path` for non-finite values."""
+    `[T, D]` in `skeleton_layout` order: the root (its translation, or its steps and height with
+    `root="velocity"`), 6D rotations, foot contacts (when `contact_speed` is set), `extra` channels.
+    Raises InputError naming `path` for non-finite values."""
     parts = [translation.astype(np.float32), axis_angle_channels(axis_angle)]
     if contact_speed is not None:
         layout = skeleton_layout(fps, skeleton, contacts=False)
@@ -42,6 +50,8 @@ def skeleton_motion(
         parts.append(foot_contacts(positions, fps, feet, contact_speed))
     if extra is not None:
         parts.append(extra.astype(np.float32))
+    if root == "velocity":
+        parts[0] = root_steps(translation).astype(np.float32)
     motion = np.concatenate(parts, axis=1)
     if not np.isfinite(motion).all():
         raise InputError(f"{path}: motion holds NaN or infinite values")

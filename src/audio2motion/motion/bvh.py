@@ -7,7 +7,7 @@ import io
 import numpy as np
 import torch
 
-from audio2motion.motion.layout import group_slices, skeleton_of
+from audio2motion.motion.layout import group_slices, root_translation, skeleton_of
 from audio2motion.motion.rotations import rotation_6d_to_matrix
 
 CM = 100.0  # per metre
@@ -62,7 +62,7 @@ def bvh_text(motion: np.ndarray, layout: dict) -> str:
     values = torch.from_numpy(np.ascontiguousarray(motion, dtype=np.float32))
     sixd = values[:, slices["rotation_6d"]].unflatten(-1, (len(skeleton.joints), 6))  # [T, J, 6]
     angles = euler_zxy(rotation_6d_to_matrix(sixd.double()))[:, order]  # [T, J, 3], in hierarchy order
-    frames = torch.cat([CM * values[:, slices["root_translation"]].double(), angles.flatten(1)], dim=1)
+    frames = torch.cat([CM * root_translation(values.double(), layout), angles.flatten(1)], dim=1)
     lines += ["MOTION", f"Frames: {motion.shape[0]}", f"Frame Time: {1 / layout['fps']:.8f}"]
     table = io.StringIO()
     np.savetxt(table, frames.numpy(), fmt="%.5f")

@@ -2,7 +2,8 @@
 checkpoints and output files.
 
 A layout is `{"fps", "dim", "channels": [D names], "groups": [{"name", "size", ...}], "skeleton"}`. Groups
-lie one after another in channel order: `root_translation` (3, metres), `rotation_6d` (6 per joint, local
+lie one after another in channel order: `root_translation` (3, metres) or `root_velocity` (3: the root's
+horizontal steps since the previous frame and its height, metres), `rotation_6d` (6 per joint, local
 rotations in the 6D form, with the group's `joints`), `foot_contact` (one 0/1 channel per foot joint),
 `expressions` or `channels` (anything else). `skeleton` is a Skeleton.to_dict() or None.
 """
@@ -25,12 +26,20 @@ def plain_layout(fps: float, channels: list[str]) -> dict:
     }
 
 
-def skeleton_layout(fps: float, skeleton: Skeleton, contacts: bool, expressions: int = 0) -> dict:
-    """Root translation, 6D rotations of every joint, optional foot contacts and expression channels."""
-    channels = [f"root.{axis}" for axis in "xyz"]
+ROOTS = ("position", "velocity")  # a reader's `root`: the root_translation or root_velocity group
+
+
+def skeleton_layout(
+    fps: float, skeleton: Skeleton, contacts: bool, expressions: int = 0, root: str = "position"
+) -> dict:
+    """The root (its translation, or with `root="velocity"` its horizontal steps and height), 6D rotations
+    of every joint, optional foot contacts and expression channels."""
+    if root not in ROOTS:
+        raise ValueError(f"root must be one of {', '.join(ROOTS)}, got {root!r}")
+    channels = [f"root.{axis}" for axis in ("xyz" if root == "position" else ("dx", "y", "dz"))]
     channels += [f"{joint}.r6d{i}" for joint in skeleton.joints for i in range(6)]
     groups = [
-        {"name": "root_translation", "size": 3},
+        {"name": "root_translation" if root == "position" else "root_velocity", "size": 3},
         {"name": "rotation_6d", "size": 6 * len(skeleton.joints), "joints": list(skeleton.joints)},
     ]
     if contacts:
@@ -76,7 +85,25 @@ def joint_positions(motion: torch.Tensor, layout: dict) -> torch.Tensor:
     if skeleton is None:
         raise ValueError("this motion layout has no skeleton, so it has no joint positions")
     sixd = motion[..., slices["rotation_6d"]].unflatten(-1, (len(skeleton.joints), 6))  # [..., J, 6]
-    return forward_kinematics(rotation_6d_to_matrix(sixd), motion[..., slices["root_translation"]], skeleton)
+    return forward_kinematics(rotation_6d_to_matrix(sixd), root_translation(motion, layout), skeleton)
+
+
+def root_translation(motion: torch.Tensor, layout: dict) -> torch.Tensor:
+    """The root's translation `[..., T, 3]` in metres of motion `[..., T, D]`: its root_translation
+    channels, or its root_velocity channels with the horizontal steps summed from the first frame (whose
+    step is 0, so the motion starts at x = z = 0)."""
+    slices = group_slices(layout)
+    if "root_translation" in slices:
+        return motion[..., slices["root_translation"]]
+    step_x, height, step_z = motion[..., slices["root_velocity"]].unbind(-1)  # [..., T] each
+    return torch.stack([step_x.cumsum(-1), height, step_z.cumsum(-1)], dim=-1)
+
+
+def root_steps(translation: np.ndarray) -> np.ndarray:
+    """Root translation `[T, 3]` -> root_velocity channels `[T, 3]`: the horizontal steps since the
+    previous frame (0 at the first) and the height."""
+    steps = np.diff(translation, axis=0, prepend=translation[:1])
+    return np.stack([steps[:, 0], translation[:, 1], steps[:, 2]], axis=1)
 
 
 def axis_angle_channels(axis_angle: np.ndarray) -> np.ndarray:
