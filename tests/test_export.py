@@ -78,12 +78,12 @@ print(json.dumps([list(mono.shape), (model(stereo) - mono).abs().max().item()]))
         torch.jit.load(str(out))(torch.zeros(100))
 
 
-def attention_model(ckpt) -> MotionGenerator:
-    """The trained run's featurizer and normalisation with an untrained conv + attention network whose
-    DenseFiLM layers are randomised (a fresh one starts as the identity)."""
+def untrained_model(ckpt, **net) -> MotionGenerator:
+    """The trained run's featurizer and normalisation with an untrained network of the run's settings and
+    `net`'s, whose DenseFiLM layers are randomised (a fresh one starts as the identity)."""
     checkpoint = read_checkpoint(ckpt)
     hparams = checkpoint["hyper_parameters"]
-    hparams["net"] = {**hparams["net"], "mixing": ["conv", "attention"], "heads": 2}
+    hparams["net"] = {**hparams["net"], **net}
     torch.manual_seed(0)
     net = Audio2Motion(
         hparams["feature_dim"], hparams["layout"]["dim"], NetworkConfig.from_dict(hparams["net"])
@@ -96,8 +96,11 @@ def attention_model(ckpt) -> MotionGenerator:
     return MotionGenerator(hparams, state)
 
 
-def test_attention_model_exports_its_windows_to_torchscript_and_one_window_to_onnx(ckpt, tmp_path):
-    generator = attention_model(ckpt)
+@pytest.mark.parametrize(
+    "net", [{"mixing": ["conv", "attention"], "heads": 2}, {"spline_step": 4}], ids=["attention", "spline"]
+)
+def test_models_of_blended_windows_export_them_to_torchscript_and_one_window_to_onnx(ckpt, net, tmp_path):
+    generator = untrained_model(ckpt, **net)
     assert generator.model.context is None and generator.window == 60
     long = stereo(7.1)  # windows blended over overlaps
     for file_format, suffix in [("torchscript", "pt"), ("onnx", "onnx")]:

@@ -10,7 +10,6 @@ two lie beyond the clip's ends so that every frame gets its full four.
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
 
 
 def control_count(frames: int, step: int) -> int:
@@ -34,12 +33,12 @@ def to_controls(x: torch.Tensor, mask: torch.Tensor | None, step: int) -> tuple[
     controls = control_count(frames, step)
     left = step + step // 2  # control 0's window starts this far before frame 0
     weights = mask.unsqueeze(1).to(x.dtype)  # [B, 1, T]
-    padding = (left, controls * step - frames - left)
-    sums = F.avg_pool1d(F.pad(rearrange(x, "b t d -> b d t") * weights, padding), step, step)  # [B, d, C]
+    padding = [left, controls * step - frames - left]
+    sums = F.avg_pool1d(F.pad(x.transpose(1, 2) * weights, padding), step, step)  # [B, d, C]
     counts = F.avg_pool1d(F.pad(weights, padding), step, step)  # [B, 1, C]
-    pooled = rearrange(sums / counts.clamp(min=1 / step), "b d c -> b c d")  # [B, C, d]
+    pooled = (sums / counts.clamp(min=1 / step)).transpose(1, 2)  # [B, C, d]
     # Control j shapes frames (j - 3) step .. (j + 1) step - 1: real when any of those is.
-    reach = F.pad(weights, (3 * step, (controls + 3) * step - frames - 3 * step))
+    reach = F.pad(weights, [3 * step, controls * step - frames])
     shapes = F.max_pool1d(reach, 4 * step, step)[:, 0] > 0  # [B, C]
     return pooled, shapes
 
@@ -47,9 +46,9 @@ def to_controls(x: torch.Tensor, mask: torch.Tensor | None, step: int) -> tuple[
 def from_controls(controls: torch.Tensor, frames: int, step: int) -> torch.Tensor:
     """Control points `[B, C, D]` (C = control_count(frames, step)) -> the B-spline's `frames` frames
     `[B, frames, D]`."""
-    batch, count, dim = controls.shape
+    dim = controls.shape[-1]
     kernel = bspline_kernel(step, controls.dtype, controls.device).expand(dim, 1, -1)  # [D, 1, 4 step]
     # conv_transpose puts control j's basis at output j x step .. j x step + 4 step - 1, centred on
     # (j + 2) step: frame f is output f + 3 step.
-    curve = F.conv_transpose1d(rearrange(controls, "b c d -> b d c"), kernel, stride=step, groups=dim)
-    return rearrange(curve[:, :, 3 * step : 3 * step + frames], "b d t -> b t d")  # [B, T, D]
+    curve = F.conv_transpose1d(controls.transpose(1, 2), kernel, stride=step, groups=dim)  # [B, D, ...]
+    return curve[:, :, 3 * step : 3 * step + frames].transpose(1, 2)  # [B, T, D]
