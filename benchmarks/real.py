@@ -90,7 +90,7 @@ def run(command: list[str], what: str) -> None:
 
 
 def checkpoint(folder: Path, which: str) -> Path:
-    """The run's best checkpoint (lowest val/loss) or its last."""
+    """The run's last checkpoint or its best (lowest val/loss)."""
     if which not in ("best", "last"):
         raise InputError(f"checkpoint={which}: must be best or last")
     best = sorted(folder.glob("best-*.ckpt"))

@@ -40,15 +40,16 @@ GROUPS = [
 ]
 OPTIONS = [(group, path.stem) for group in GROUPS for path in sorted((CONF / group).glob("*.yaml"))]
 NEEDS_GPU = {("trainer", "gpu"), ("trainer", "ddp")}
-READERS = {("data", "folder"), ("data", "aistpp"), ("data", "beat2")}
+READERS = {("data", "folder"), ("data", "aistpp"), ("data", "beat2"), ("experiment", "beat2")}
 # Trained through train.py instead: ddp_cpu launches processes that rerun the entry script
 # (test_ddp_cpu.py), optuna is a multirun study (test_cluster.py), aistpp and beat2 need their layouts
-# (test_datasets.py).
+# (test_datasets.py), experiment=beat2 real capture (test_real_benchmark.py).
 THROUGH_TRAIN_PY = {
     ("trainer", "ddp_cpu"),
     ("hparams_search", "optuna"),
     ("data", "aistpp"),
     ("data", "beat2"),
+    ("experiment", "beat2"),
 }
 
 

@@ -45,8 +45,8 @@ def test_tiny_real_benchmark_scores_real_and_generated_motion(tmp_path):
         "pieces.heldout=[test,16,20]",
         "budget=00:00:00:04",
         "samples=2",
-        'train=["model.net.dim=16","model.net.blocks=2","model.net.encoder_layers=1",'
-        '"data.window_seconds=2.0","model.net.spline_step=2","data.reader.root=velocity"]',
+        'train=["experiment=beat2","model.net.dim=16","model.net.blocks=2","model.net.encoder_layers=1",'
+        '"data.window_seconds=2.0"]',
         'objectives.diffusion=["objective.steps=4"]',
     )
     assert result.returncode == 0, result.stderr[-3000:]
