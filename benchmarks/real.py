@@ -10,6 +10,7 @@ folder.
 """
 
 import json
+import math
 import shlex
 import subprocess
 import sys
@@ -145,6 +146,11 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
         for path in sorted(out.glob("*.npz")):
             with np.load(path) as npz:
                 generated_layout = json.loads(str(npz["layout"]))
+                if generated_layout["skeleton"] != layout["skeleton"]:
+                    raise InputError(
+                        f"{path}: its skeleton is not the real motion's (the body's 22 joints): the "
+                        "benchmark compares data.reader.joints=body models"
+                    )
                 positions = positions_of(npz["motion"], generated_layout)
                 drawn.append(scores(positions, generated_layout, onsets, real_speed))
         results[name] = {"samples": len(drawn)} | {
@@ -179,7 +185,7 @@ def format_report(report: dict, command: str, hardware: str) -> str:
     for name, row in report["results"].items():
         cells = [
             format_value(row[key]) + ("" if name == "real" else f" ({row[key] / real[key]:.2g}x)")
-            if real[key]
+            if math.isfinite(real[key]) and real[key] != 0
             else format_value(row[key])
             for key in MEASURES
         ]

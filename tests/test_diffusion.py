@@ -1,6 +1,7 @@
 """objective=diffusion: the schedule and samplers against exact cases, the denoiser, and a tiny trained
 model through the user commands (seeds, samples, editing, seamless long audio)."""
 
+import json
 import math
 import re
 
@@ -247,8 +248,15 @@ def test_bad_edits_and_sampler_settings_are_one_line_errors(diffusion_run, tmp_p
     audio = tmp_path / "song.wav"
     soundfile.write(audio, tone_mix(16000, 2.0), 16000)
     np.save(tmp_path / "other.npy", np.zeros((60, 4), dtype=np.float32))  # 4 channels, not 9
+    # 9 channels of another layout (a reader's root=velocity beside root=position, say)
+    renamed = json.dumps({"channels": [f"c{i}" for i in range(9)]})
+    np.savez(tmp_path / "renamed.npz", motion=np.zeros((60, 9), np.float32), layout=renamed)
     cases = {
         "edit": ([f"edit.motion={tmp_path / 'other.npy'}", "edit.prefix_seconds=1"], "[frames, 9]"),
+        "renamed": (
+            [f"edit.motion={tmp_path / 'renamed.npz'}", "edit.prefix_seconds=1"],
+            "renamed.npz: its channel 0 is c0, the model's is hips.bob",
+        ),
         "steps": (["sampling.steps=0"], "steps must be between 1 and 1000"),
     }
     for name, (extra, message) in cases.items():

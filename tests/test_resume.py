@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from test_config import compose_train
 
 from audio2motion.errors import InputError
-from audio2motion.training.resume import resume_checkpoint
+from audio2motion.training.resume import resume_checkpoint, with_later_defaults
 
 pytestmark = pytest.mark.slow  # trains with train.py, and kills it
 
@@ -147,3 +147,21 @@ def test_resume_refuses_other_settings_and_missing_runs(tmp_path, data_dir):
     assert "nowhere: resume=RUN_DIR names no run folder" in refusal(resume=tmp_path / "nowhere")
     (run / "checkpoints" / "last.ckpt").unlink()
     assert "last.ckpt: no such checkpoint" in refusal()
+
+
+def test_settings_of_older_runs_get_the_defaults_of_settings_added_since():
+    """A run from before model.net.spline_step and data.reader.root trained with their defaults, so its
+    checkpoint resumes under today's defaults: the comparison fills them in, and only them."""
+    beat2 = {"_target_": "audio2motion.data.beat2.Beat2Reader", "joints": "body"}
+    folder = {"_target_": "audio2motion.data.folder.FolderReader"}
+    old = {"model": {"net": {"dim": 16}}, "data": {"reader": beat2, "fps": 30}}
+    filled = with_later_defaults(old)
+    assert filled["model"]["net"] == {"spline_step": 1, "dim": 16}
+    assert filled["data"] == {"reader": {"root": "position", **beat2}, "fps": 30}
+    assert filled["objective"] == {"name": "regression"}
+    assert with_later_defaults({"data": {"reader": folder}})["data"]["reader"] == folder  # no root there
+    kept = with_later_defaults(
+        {"model": {"net": {"spline_step": 4}}, "data": {"reader": beat2 | {"root": "velocity"}}}
+    )
+    assert kept["model"]["net"]["spline_step"] == 4 and kept["data"]["reader"]["root"] == "velocity"
+    assert old["model"]["net"] == {"dim": 16}  # the checkpoint's own settings are left as they were

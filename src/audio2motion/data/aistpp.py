@@ -14,9 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from audio2motion.data.folder import Pair, split_names
-from audio2motion.data.skeleton_motion import frame_step, listed_splits, require, skeleton_motion
+from audio2motion.data.skeleton_motion import (
+    checked_root,
+    frame_step,
+    listed_splits,
+    require,
+    skeleton_motion,
+)
 from audio2motion.errors import InputError
-from audio2motion.motion.layout import ROOTS, skeleton_layout
+from audio2motion.motion.layout import skeleton_layout
 from audio2motion.motion.skeleton import SMPL
 
 log = logging.getLogger(__name__)
@@ -61,9 +67,7 @@ class AistppReader:
     trims_audio = True  # the music is longer than the dance
 
     def __init__(self, contacts: bool = False, contact_speed: float = 0.3, root: str = "position"):
-        if root not in ROOTS:
-            raise InputError(f"data.reader.root must be one of {', '.join(ROOTS)}, got {root!r}")
-        self.contacts, self.contact_speed, self.root = contacts, contact_speed, root
+        self.contacts, self.contact_speed, self.root = contacts, contact_speed, checked_root(root)
         self.settings = {"contacts": contacts, "contact_speed": contact_speed, "root": root}
 
     def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:

@@ -13,9 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from audio2motion.data.folder import Pair, split_names
-from audio2motion.data.skeleton_motion import frame_step, listed_splits, require, skeleton_motion
+from audio2motion.data.skeleton_motion import (
+    checked_root,
+    frame_step,
+    listed_splits,
+    require,
+    skeleton_motion,
+)
 from audio2motion.errors import InputError
-from audio2motion.motion.layout import ROOTS, skeleton_layout
+from audio2motion.motion.layout import skeleton_layout
 from audio2motion.motion.skeleton import SMPLX, SMPLX_BODY, SMPLX_BODY_HANDS
 
 SKELETONS = {"body": SMPLX_BODY, "body_hands": SMPLX_BODY_HANDS}
@@ -41,10 +47,8 @@ class Beat2Reader:
         self.columns = np.array(
             [3 * SMPLX.joints.index(j) + k for j in self.skeleton.joints for k in range(3)]
         )
-        if root not in ROOTS:
-            raise InputError(f"data.reader.root must be one of {', '.join(ROOTS)}, got {root!r}")
         self.expressions, self.contacts, self.contact_speed = expressions, contacts, contact_speed
-        self.root = root
+        self.root = checked_root(root)
         self.settings = {
             "root": root,
             "joints": joints,

@@ -8,6 +8,7 @@ import torch
 
 from audio2motion.errors import InputError
 from audio2motion.motion.layout import (
+    ROOTS,
     axis_angle_channels,
     foot_contacts,
     joint_positions,
@@ -26,6 +27,13 @@ def frame_step(source_fps: float, fps: float, path: Path) -> int:
             f"(use {', '.join(f'{source_fps / k:g}' for k in (1, 2, 3, 4))})"
         )
     return round(step)
+
+
+def checked_root(root: str) -> str:
+    """A reader's `root` setting, or InputError naming the choices."""
+    if root not in ROOTS:
+        raise InputError(f"data.reader.root must be one of {', '.join(ROOTS)}, got {root!r}")
+    return root
 
 
 def skeleton_motion(

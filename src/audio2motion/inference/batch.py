@@ -23,17 +23,20 @@ from audio2motion.motion.bvh import bvh_text
 FORMATS = ("npz", "bvh")
 
 
-def read_motion(path: Path) -> np.ndarray:
-    """`[T, D]` from an .npz that inference wrote (its `motion`) or an .npy array."""
+def read_motion(path: Path) -> tuple[np.ndarray, list[str] | None]:
+    """`[T, D]` from an .npz that inference wrote (its `motion`) or an .npy array, and the channel names
+    of the .npz's `layout` (None for an .npy, or an .npz without one)."""
     if path.suffix not in (".npz", ".npy"):
         raise InputError(
             f"{path}: edit.motion takes an .npz as infer.py writes (its `motion`) or an .npy array"
         )
     try:
         data = np.load(path, allow_pickle=False)
-        motion = data["motion"] if isinstance(data, np.lib.npyio.NpzFile) else data
-        return np.asarray(motion, dtype=np.float32)
-    except (OSError, ValueError, KeyError) as err:
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            return np.asarray(data, dtype=np.float32), None
+        channels = json.loads(str(data["layout"]))["channels"] if "layout" in data.files else None
+        return np.asarray(data["motion"], dtype=np.float32), channels
+    except (OSError, ValueError, KeyError, TypeError) as err:
         raise InputError(f"{path}: not a motion .npz (with `motion`) or .npy array ({err})") from err
 
 
@@ -62,11 +65,20 @@ class Edit:
     @classmethod
     def read(cls, path: Path, layout: dict, **keep) -> "Edit":
         """The motion file at `path`, checked against the model's `layout`; InputError naming it."""
-        motion = read_motion(path)
+        motion, channels = read_motion(path)
         try:
             check_motion(motion, layout)
         except ValueError as err:
             raise InputError(f"{path}: {err}") from err
+        if channels is not None and channels != layout["channels"]:
+            # Same width, other meaning: root.x read as the step root.dx would send the body far away.
+            differ = next(
+                i for i, (a, b) in enumerate(zip(channels, layout["channels"], strict=False)) if a != b
+            )
+            raise InputError(
+                f"{path}: its channel {differ} is {channels[differ]}, the model's is "
+                f"{layout['channels'][differ]} (motion of another layout or reader setting)"
+            )
         return cls(path, motion, **keep)
 
     def constraints(self, frames: int, layout: dict) -> torch.Tensor:

@@ -100,7 +100,7 @@ class MotionNetwork(nn.Module):
                 cond = cond.unsqueeze(1).expand(-1, frames, -1)  # [B, T, d]
             x = self.concat(torch.cat([x, cond], dim=-1))  # [B, T, d]
         if step > 1:
-            if cond.dim() == 3:
+            if cond.dim() == 3 and self.concat is None:  # concat has joined it to x already
                 cond, _ = to_controls(cond, mask, step)  # [B, C, d]
             x, mask = to_controls(x, mask, step)  # [B, C, d], [B, C]
         for block in self.blocks:

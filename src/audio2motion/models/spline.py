@@ -37,7 +37,9 @@ def to_controls(x: torch.Tensor, mask: torch.Tensor | None, step: int) -> tuple[
     sums = F.avg_pool1d(F.pad(x.transpose(1, 2) * weights, padding), step, step)  # [B, d, C]
     counts = F.avg_pool1d(F.pad(weights, padding), step, step)  # [B, 1, C]
     pooled = (sums / counts.clamp(min=1 / step)).transpose(1, 2)  # [B, C, d]
-    # Control j shapes frames (j - 3) step .. (j + 1) step - 1: real when any of those is.
+    # Control j shapes frames (j - 3) step + 1 .. (j + 1) step - 1: real when any of those is (the window
+    # below starts a frame early, at one its basis gives weight 0). The first control and the last one or
+    # two pool no frames (their input is 0) but shape real frames, so they count as real.
     reach = F.pad(weights, [3 * step, controls * step - frames])
     shapes = F.max_pool1d(reach, 4 * step, step)[:, 0] > 0  # [B, C]
     return pooled, shapes

@@ -90,13 +90,15 @@ def joint_positions(motion: torch.Tensor, layout: dict) -> torch.Tensor:
 
 def root_translation(motion: torch.Tensor, layout: dict) -> torch.Tensor:
     """The root's translation `[..., T, 3]` in metres of motion `[..., T, D]`: its root_translation
-    channels, or its root_velocity channels with the horizontal steps summed from the first frame (whose
-    step is 0, so the motion starts at x = z = 0)."""
+    channels, or its root_velocity channels with the horizontal steps summed over the frames after the
+    first, which stands at x = z = 0."""
     slices = group_slices(layout)
     if "root_translation" in slices:
         return motion[..., slices["root_translation"]]
     step_x, height, step_z = motion[..., slices["root_velocity"]].unbind(-1)  # [..., T] each
-    return torch.stack([step_x.cumsum(-1), height, step_z.cumsum(-1)], dim=-1)
+    # the first frame's step leads from before the motion (0 for a whole take): it moves nothing shown
+    x, z = step_x.cumsum(-1) - step_x[..., :1], step_z.cumsum(-1) - step_z[..., :1]
+    return torch.stack([x, height, z], dim=-1)
 
 
 def root_steps(translation: np.ndarray) -> np.ndarray:

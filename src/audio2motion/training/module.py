@@ -257,13 +257,17 @@ class Audio2MotionModule(L.LightningModule):
     def progress(self, step: int) -> float:
         """The fraction of the run done at optimiser step `step`: of the steps after warm-up that the
         trainer's max_epochs or max_steps allow, or of its max_time budget (training time so far, restored
-        on resume, as rank 0 measures it so that every DDP process agrees), whichever is further; of
-        `scheduler.total_steps` after warm-up when the trainer sets none of them."""
+        on resume, as rank 0 measures it so that every DDP process agrees; warm-up's seconds count, a
+        sliver of any budget), whichever is further; of `scheduler.total_steps` after warm-up when the
+        trainer sets none of them. Under a budget the rate follows the clock, so such a run does not
+        repeat bit for bit."""
         warmup, done = self.hparams.scheduler["warmup_steps"], []
         total = self.trainer.estimated_stepping_batches
-        timer = next((c for c in self.trainer.callbacks if isinstance(c, Timer)), None)
+        callbacks = self.trainer.callbacks
+        timer = next((c for c in callbacks if isinstance(c, Timer) and c.time_remaining() is not None), None)
         if timer is not None:
-            elapsed, budget = timer.time_elapsed(), timer.time_elapsed() + timer.time_remaining()
+            elapsed = timer.time_elapsed()
+            budget = elapsed + timer.time_remaining()  # the duration: remaining is budget - elapsed
             done.append(self.trainer.strategy.broadcast(elapsed / budget if budget > 0 else 1.0))
         if math.isfinite(total) or timer is None:
             total = total if math.isfinite(total) else self.hparams.scheduler["total_steps"]

@@ -39,6 +39,20 @@ def exact_settings(cfg: DictConfig) -> dict:
     }
 
 
+def with_later_defaults(saved: dict) -> dict:
+    """Run settings kept by an older version with the defaults of settings added since, which that run
+    trained with: regression, `model.net.spline_step` 1, and the root as translation for the BEAT2 and
+    AIST++ readers."""
+    saved = {**saved, "objective": objective_of(saved)}
+    model, data = saved.get("model") or {}, saved.get("data") or {}
+    if "net" in model:
+        saved["model"] = {**model, "net": {"spline_step": 1, **model["net"]}}
+    reader = data.get("reader") or {}
+    if str(reader.get("_target_", "")).endswith(("Beat2Reader", "AistppReader")):
+        saved["data"] = {**data, "reader": {"root": "position", **reader}}
+    return saved
+
+
 class RunSettings(L.Callback):
     """Keeps `exact_settings` in every checkpoint (as callback state), for `resume_checkpoint` to compare."""
 
@@ -85,8 +99,7 @@ def resume_checkpoint(cfg: DictConfig) -> tuple[Path, int]:
     saved = checkpoint.get("callbacks", {}).get(RunSettings.__qualname__, {}).get("settings")
     if saved is None:
         raise InputError(f"{path}: holds no run settings to check (not written by train.py); cannot resume")
-    saved = {**saved, "objective": objective_of(saved)}
-    differences = config_differences(saved, exact_settings(cfg))
+    differences = config_differences(with_later_defaults(saved), exact_settings(cfg))
     if differences:
         raise InputError(
             f"{path}: cannot resume, the run was trained with other settings: {'; '.join(differences)}"
