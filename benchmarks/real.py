@@ -165,6 +165,11 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     }
 
 
+def ratio(value: float) -> str:
+    """A ratio to the real motion's for the table: 0.47x, 1.10x, 118x."""
+    return f"{value:.2f}x" if value < 10 else f"{value:.0f}x"
+
+
 def format_report(report: dict, command: str, hardware: str) -> str:
     """The results as Markdown: the real motion's row, then one per objective, each measure with its
     ratio to the real one."""
@@ -184,7 +189,7 @@ def format_report(report: dict, command: str, hardware: str) -> str:
     ]
     for name, row in report["results"].items():
         cells = [
-            format_value(row[key]) + ("" if name == "real" else f" ({row[key] / real[key]:.2g}x)")
+            format_value(row[key]) + ("" if name == "real" else f" ({ratio(row[key] / real[key])})")
             if math.isfinite(real[key]) and real[key] != 0
             else format_value(row[key])
             for key in MEASURES
