@@ -92,8 +92,6 @@ def run(command: list[str], what: str) -> None:
 
 def checkpoint(folder: Path, which: str) -> Path:
     """The run's last checkpoint or its best (lowest val/loss)."""
-    if which not in ("best", "last"):
-        raise InputError(f"checkpoint={which}: must be best or last")
     best = sorted(folder.glob("best-*.ckpt"))
     return best[0] if which == "best" and best else folder / "last.ckpt"
 
@@ -101,6 +99,8 @@ def checkpoint(folder: Path, which: str) -> Path:
 def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
     """Cut the take, train and generate for each objective, score; the results as plain data."""
     started = time.perf_counter()
+    if cfg.checkpoint not in ("best", "last"):
+        raise InputError(f"checkpoint={cfg.checkpoint}: must be best or last")
     take = Path(cfg.take)
     if not take.is_file():
         raise InputError(f"{take}: no such BEAT2 take (take= names its smplxflame_30/NAME.npz)")
