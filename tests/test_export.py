@@ -96,11 +96,21 @@ def untrained_model(ckpt, **net) -> MotionGenerator:
     return MotionGenerator(hparams, state)
 
 
-@pytest.mark.parametrize(
-    "net", [{"mixing": ["conv", "attention"], "heads": 2}, {"spline_step": 4}], ids=["attention", "spline"]
-)
-def test_models_of_blended_windows_export_them_to_torchscript_and_one_window_to_onnx(ckpt, net, tmp_path):
-    generator = untrained_model(ckpt, **net)
+def test_spline_model_exports_to_torchscript_at_any_length_and_not_to_onnx(ckpt, tmp_path):
+    generator = untrained_model(ckpt, spline_step=4)
+    assert generator.model.context is None  # blended windows, as attention
+    info = export(generator, tmp_path / "m.pt", "torchscript", seconds=10.0, tolerance=1e-4)
+    assert info["max_difference"] < 1e-4 and info["max_frames"] is None
+    run, _ = load_exported(tmp_path / "m.pt", "torchscript")
+    long = stereo(7.1)  # windows blended over overlaps
+    assert np.abs(run(long) - expected(generator, long)).max() < 1e-4
+    with pytest.raises(InputError, match="spline_step=4 exports to TorchScript only"):
+        export(generator, tmp_path / "m.onnx", "onnx", seconds=10.0, tolerance=1e-4)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_attention_model_exports_its_windows_to_torchscript_and_one_window_to_onnx(ckpt, tmp_path):
+    generator = untrained_model(ckpt, mixing=["conv", "attention"], heads=2)
     assert generator.model.context is None and generator.window == 60
     long = stereo(7.1)  # windows blended over overlaps
     for file_format, suffix in [("torchscript", "pt"), ("onnx", "onnx")]:

@@ -165,6 +165,12 @@ def export(
     suffix(file_format)
     if path.is_dir():
         raise InputError(f"{path}: is a folder; out= names the file to write")
+    if file_format == "onnx" and generator.model.spline_step > 1:
+        # torch.export fixes the input's length at the spline's control-point arithmetic
+        raise InputError(
+            f"format=onnx: a model of model.net.spline_step={generator.model.spline_step} exports to "
+            "TorchScript only (format=torchscript)"
+        )
     info = metadata(generator, file_format)
     rate = generator.featurizer.sample_rate
     if info["max_frames"] is not None:  # the longest input a one-pass file matches generate on
