@@ -72,9 +72,12 @@ class Edit:
             raise InputError(f"{path}: {err}") from err
         if channels is not None and channels != layout["channels"]:
             # Same width, other meaning: root.x read as the step root.dx would send the body far away.
-            differ = next(
-                i for i, (a, b) in enumerate(zip(channels, layout["channels"], strict=False)) if a != b
-            )
+            pairs = list(zip(channels, layout["channels"], strict=False))
+            differ = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
+            if differ is None:
+                raise InputError(
+                    f"{path}: its layout names {len(channels)} channels, the model has {layout['dim']}"
+                )
             raise InputError(
                 f"{path}: its channel {differ} is {channels[differ]}, the model's is "
                 f"{layout['channels'][differ]} (motion of another layout or reader setting)"
