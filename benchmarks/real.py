@@ -29,17 +29,11 @@ from audio2motion.audio_io import load_audio
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.data.folder import Pair
 from audio2motion.errors import InputError, exit_on_user_error
-from audio2motion.evaluation import EMAGE_FPS, PFC_FEET, PFC_FPS, emage_positions, format_value, resample
+from audio2motion.evaluation import EMAGE_FPS, emage_positions, format_value, position_scores
 from audio2motion.hardware import hardware
 from audio2motion.metrics import (
-    UPPER_BODY,
-    beat_consistency,
-    foot_skating,
-    jerk,
     joint_speed,
-    l1_diversity,
     mean_speed,
-    physical_foot_contact,
     speech_onsets,
 )
 from audio2motion.metrics.beats import onset_envelope
@@ -65,22 +59,13 @@ def positions_of(motion: np.ndarray, layout: dict) -> np.ndarray:
 def scores(
     positions: np.ndarray, layout: dict, onsets: np.ndarray, real_speed: np.ndarray
 ) -> dict[str, float]:
-    """The measures of one motion's joint positions `[T, J, 3]`; beat consistency against the speech's
-    onset times (seconds) with the real motion's mean joint speeds `[J]` (see evaluation.py)."""
-    fps, joints = float(layout["fps"]), skeleton_of(layout).joints
-    feet = [joints.index(foot) for foot in skeleton_of(layout).feet]
-    pfc_feet = [joints.index(foot) for foot in PFC_FEET]
-    upper = [joints.index(joint) for joint in UPPER_BODY]
-    body = emage_positions(positions, fps)
-    return {
-        "jerk": jerk(positions, fps),
-        "root_speed": mean_speed(positions[:, :1], fps),
-        "joint_speed": mean_speed(positions, fps),
-        "foot_skating": foot_skating(positions, feet, fps),
-        "pfc": physical_foot_contact(resample(positions, fps, PFC_FPS), pfc_feet, PFC_FPS),
-        "beat_consistency": beat_consistency(onsets, body, EMAGE_FPS, upper, real_speed),
-        "l1_diversity": l1_diversity(body),
-    }
+    """The measures of one motion's joint positions `[T, J, 3]`: evaluate.py's (beat consistency against
+    the speech's onset times in seconds, with the real motion's mean joint speeds `[J]`) and the root's
+    and the joints' mean speeds."""
+    fps = float(layout["fps"])
+    measured = position_scores(positions, skeleton_of(layout), fps, np.zeros(0, int), onsets, real_speed)
+    measured |= {"root_speed": mean_speed(positions[:, :1], fps), "joint_speed": mean_speed(positions, fps)}
+    return {key: measured[key] for key in MEASURES}
 
 
 def run(command: list[str], what: str) -> None:

@@ -39,7 +39,7 @@ from audio2motion.metrics import (
     track_beats,
 )
 from audio2motion.motion.layout import joint_positions, skeleton_of
-from audio2motion.motion.skeleton import SMPL_JOINTS
+from audio2motion.motion.skeleton import SMPL_JOINTS, Skeleton
 
 METRICS = (
     "beat_alignment", "beat_consistency", "fid_k", "fid_g", "diversity", "l1_diversity", "foot_skating",
@@ -88,8 +88,29 @@ def clip_scores(
         }
         return scores, None
     positions = joint_positions(torch.from_numpy(motion).double(), layout).numpy()  # [T, J, 3]
+    scores |= position_scores(positions, skeleton, fps, music, speech, mean_speed)
+    features = None
+    body = aist_joints(skeleton.joints)
+    if body and len(motion) >= 3:
+        relative = resample(positions[:, :body] - positions[0, 0], fps, FEATURE_FPS)
+        features = (kinetic_features(relative), geometric_features(relative))
+    return scores, features
+
+
+def position_scores(
+    positions: np.ndarray,
+    skeleton: Skeleton,
+    fps: float,
+    music: np.ndarray,
+    speech: np.ndarray,
+    mean_speed: np.ndarray | None,
+) -> dict[str, float]:
+    """The measures of joint positions `[T, J, 3]` of `skeleton` at `fps`: beat alignment against the
+    music's beat frames, jerk, foot skating, PFC (NaN without EDGE's foot joints), L1 diversity and beat
+    consistency against the speech's onset times (NaN without EMAGE's upper body; `mean_speed` `[J]` as
+    in clip_scores)."""
     feet = [skeleton.joints.index(foot) for foot in skeleton.feet]
-    scores |= {
+    scores = {
         "beat_alignment": beat_alignment(music, motion_beats(positions, fps), fps),
         "jerk": jerk(positions, fps),
         "foot_skating": foot_skating(positions, feet, fps),
@@ -104,12 +125,7 @@ def clip_scores(
     if all(joint in skeleton.joints for joint in UPPER_BODY):
         upper = [skeleton.joints.index(joint) for joint in UPPER_BODY]
         scores["beat_consistency"] = beat_consistency(speech, emage, EMAGE_FPS, upper, mean_speed)
-    features = None
-    body = aist_joints(skeleton.joints)
-    if body and len(motion) >= 3:
-        relative = resample(positions[:, :body] - positions[0, 0], fps, FEATURE_FPS)
-        features = (kinetic_features(relative), geometric_features(relative))
-    return scores, features
+    return scores
 
 
 def emage_positions(positions: np.ndarray, fps: float) -> np.ndarray:

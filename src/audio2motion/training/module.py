@@ -1,6 +1,7 @@
 """LightningModule: losses, optimiser and schedule, metrics around the plain network (see builder.py)."""
 
 import math
+from collections.abc import Callable
 
 import lightning as L
 import torch
@@ -18,7 +19,7 @@ PARAMETER_GROUPS = ("decay", "no_decay")
 
 def warmup_cosine(step: int, warmup_steps: int, progress: float, min_lr_ratio: float) -> float:
     """Learning-rate factor: linear warm-up from 0 to 1 over the first steps, then cosine decay to
-    `min_lr_ratio` as `progress` (the fraction of the run done, see Audio2MotionModule.progress) goes
+    `min_lr_ratio` as `progress` (the fraction of the run done, see Audio2MotionModule.run_progress) goes
     from 0 to 1."""
     if step < warmup_steps:
         return (step + 1) / warmup_steps
@@ -254,25 +255,31 @@ class Audio2MotionModule(L.LightningModule):
         self.log("val/nmse", sums["error_sq"].sum() / count / variance, prog_bar=True)
         self.log("val/nmse_mean_pose", sums["target_sq"].sum() / count / variance)
 
-    def progress(self, step: int) -> float:
-        """The fraction of the run done at optimiser step `step`: of the steps after warm-up that the
-        trainer's max_epochs or max_steps allow, or of its max_time budget (training time so far, restored
-        on resume, as rank 0 measures it so that every DDP process agrees; warm-up's seconds count, a
-        sliver of any budget), whichever is further; of `scheduler.total_steps` after warm-up when the
-        trainer sets none of them. Under a budget the rate follows the clock, so such a run does not
-        repeat bit for bit."""
-        warmup, done = self.hparams.scheduler["warmup_steps"], []
+    def run_progress(self) -> Callable[[int], float]:
+        """The fraction of the run done at an optimiser step: of the steps after warm-up that the trainer's
+        max_epochs or max_steps allow, or of its max_time budget (training time so far, restored on resume,
+        as rank 0 measures it so that every DDP process agrees; warm-up's seconds count, a sliver of any
+        budget), whichever is further; of `scheduler.total_steps` after warm-up when the trainer sets none
+        of them. Under a budget the rate follows the clock, so such a run does not repeat bit for bit. The
+        trainer's limits and its Timer are looked up once, here, not at every step."""
+        warmup = self.hparams.scheduler["warmup_steps"]
         total = self.trainer.estimated_stepping_batches
         callbacks = self.trainer.callbacks
         timer = next((c for c in callbacks if isinstance(c, Timer) and c.time_remaining() is not None), None)
-        if timer is not None:
-            elapsed = timer.time_elapsed()
-            budget = elapsed + timer.time_remaining()  # the duration: remaining is budget - elapsed
-            done.append(self.trainer.strategy.broadcast(elapsed / budget if budget > 0 else 1.0))
-        if math.isfinite(total) or timer is None:
-            total = total if math.isfinite(total) else self.hparams.scheduler["total_steps"]
-            done.append((step - warmup) / max(1, total - warmup))
-        return max(done)
+        by_steps = math.isfinite(total) or timer is None
+        total = total if math.isfinite(total) else self.hparams.scheduler["total_steps"]
+
+        def progress(step: int) -> float:
+            done = []
+            if timer is not None:
+                elapsed = timer.time_elapsed()
+                budget = elapsed + timer.time_remaining()  # the duration: remaining is budget - elapsed
+                done.append(self.trainer.strategy.broadcast(elapsed / budget if budget > 0 else 1.0))
+            if by_steps:
+                done.append((step - warmup) / max(1, total - warmup))
+            return max(done)
+
+        return progress
 
     def configure_optimizers(self):
         opt = self.hparams.optimizer
@@ -289,11 +296,9 @@ class Audio2MotionModule(L.LightningModule):
             {"name": no_decay, "params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]))
-        sched = self.hparams.scheduler
+        sched, progress = self.hparams.scheduler, self.run_progress()
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer,
-            lambda step: warmup_cosine(
-                step, sched["warmup_steps"], self.progress(step), sched["min_lr_ratio"]
-            ),
+            lambda step: warmup_cosine(step, sched["warmup_steps"], progress(step), sched["min_lr_ratio"]),
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
