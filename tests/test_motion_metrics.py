@@ -49,10 +49,11 @@ def test_kinetic_features_of_steady_motion_and_free_fall():
     assert features[5, 1] == pytest.approx(np.mean(np.square(averaged)), rel=1e-4)
 
 
-def kinetic_by_the_definition(positions: np.ndarray) -> np.ndarray:
+def kinetic_by_the_definition(positions: np.ndarray, quirk: bool = False) -> np.ndarray:
     """AIST++'s kinetic features written out frame by frame and joint by joint: for each frame i of
     1..T-1, the velocity averaged over the steps k = i-2..i+2 that exist (p[k] - p[k-1]) and the
-    acceleration over those with a step after them too, at 60 fps."""
+    acceleration over those with a step after them too, at 60 fps; with `quirk`, the published
+    acceleration, whose v1 is p[k] - p[k-1] / dt."""
     frames, dt = len(positions), 1 / 60
     out = []
     for joint in range(positions.shape[1]):
@@ -64,8 +65,9 @@ def kinetic_by_the_definition(positions: np.ndarray) -> np.ndarray:
             velocity = np.sum(steps, axis=0) / (len(steps) * dt)
             horizontal += velocity[0] ** 2 + velocity[2] ** 2
             vertical += velocity[1] ** 2
+            p = positions[:, joint]
             turns = [
-                (positions[k + 1, joint] - 2 * positions[k, joint] + positions[k - 1, joint]) / dt**2
+                ((p[k + 1] - p[k]) / dt - (p[k] - p[k - 1] / dt if quirk else (p[k] - p[k - 1]) / dt)) / dt
                 for k in range(i - 2, i + 3)
                 if 1 <= k < frames - 1
             ]
@@ -74,10 +76,25 @@ def kinetic_by_the_definition(positions: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+@pytest.mark.parametrize("quirk", [False, True])
 @pytest.mark.parametrize("frames", [3, 4, 7, 40])
-def test_kinetic_features_equal_the_definition_on_random_motion(frames):
+def test_kinetic_features_equal_the_definition_on_random_motion(frames, quirk):
     positions = np.random.default_rng(frames).standard_normal((frames, 24, 3)).cumsum(axis=0) * 0.01
-    assert kinetic_features(positions) == pytest.approx(kinetic_by_the_definition(positions), rel=1e-5)
+    expected = kinetic_by_the_definition(positions, quirk)
+    assert kinetic_features(positions, expenditure_quirk=quirk) == pytest.approx(expected, rel=1e-5)
+
+
+def test_the_published_expenditure_measures_where_a_still_joint_is():
+    # A joint held still at p: no acceleration. The published code's v1 = p - p / dt = p (1 - 60) at
+    # 60 fps, v2 = 0, so its "acceleration" is (0 - v1) / dt = 59 x 60 x p = 3540 p every frame.
+    positions = np.zeros((20, 24, 3))
+    positions[:, 3] = [0.0, 0.1, 0.0]  # spine1 10 cm above the root
+    positions[:, 20] = [0.3, 0.4, 0.0]  # left wrist 0.5 m from the root
+    corrected = kinetic_features(positions).reshape(24, 3)
+    published = kinetic_features(positions, expenditure_quirk=True).reshape(24, 3)
+    assert corrected == pytest.approx(np.zeros((24, 3)))
+    assert published[[3, 20, 0], 2] == pytest.approx([354.0, 1770.0, 0.0])
+    assert published[:, :2] == pytest.approx(np.zeros((24, 2)))  # speeds are computed right
 
 
 def test_geometric_features_of_standing_walking_and_bent_knees():

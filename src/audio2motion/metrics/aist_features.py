@@ -66,12 +66,17 @@ MANUAL_FEATURES = (
 )
 
 
-def kinetic_features(positions: np.ndarray) -> np.ndarray:
+def kinetic_features(positions: np.ndarray, expenditure_quirk: bool = False) -> np.ndarray:
     """72 features of `[T, 24, 3]` positions (T >= 3) at FEATURE_FPS: per joint, the mean squared
     horizontal and vertical speed and the mean acceleration magnitude, each frame's velocity and
-    acceleration averaged over KINETIC_WINDOW frames either side (kinetic.py's KineticFeatures)."""
+    acceleration averaged over KINETIC_WINDOW frames either side (kinetic.py's KineticFeatures).
+
+    `expenditure_quirk` reproduces the published `calc_average_acceleration` (utils.py, which every
+    published FID_k and Div_k used): its `v1 = p[k] - p[k-1] / frame_time` divides only p[k-1], so the
+    "acceleration" is `(v2 - p[k] + p[k-1] / frame_time) / frame_time`, mostly where the joint is."""
     frames, frame_time = len(positions), 1 / FEATURE_FPS
-    step = np.diff(positions.astype(np.float64), axis=0)  # step[k - 1] = p[k] - p[k - 1]
+    points = positions.astype(np.float64)
+    step = np.diff(points, axis=0)  # step[k - 1] = p[k] - p[k - 1]
     at = np.arange(1, frames)  # frames 1..T-1, as kinetic.py averages
     velocity, acceleration = np.zeros((frames - 1, *positions.shape[1:])), np.zeros_like(step)
     v_count, a_count = np.zeros(frames - 1), np.zeros(frames - 1)
@@ -81,7 +86,12 @@ def kinetic_features(positions: np.ndarray) -> np.ndarray:
         velocity[usable] += step[k[usable] - 1]
         v_count += usable
         usable = (k >= 1) & (k <= frames - 2)  # p[k + 1] - 2 p[k] + p[k - 1] exists
-        acceleration[usable] += (step[k[usable]] - step[k[usable] - 1]) / frame_time**2
+        k = k[usable]
+        if expenditure_quirk:
+            v1 = points[k] - points[k - 1] / frame_time
+            acceleration[usable] += (step[k] / frame_time - v1) / frame_time
+        else:
+            acceleration[usable] += (step[k] - step[k - 1]) / frame_time**2
         a_count += usable
     velocity /= v_count[:, None, None] * frame_time
     acceleration /= a_count[:, None, None]
