@@ -62,24 +62,25 @@ def aistpp_run(tmp_path_factory):
 def test_report_of_an_aistpp_model_has_every_measure(aistpp_run, tmp_path):
     root, ckpt = aistpp_run
     report, page = evaluate(ckpt, tmp_path / "eval", "data=aistpp", f"data.root={root}")
-    assert report["settings"]["layout"] == "smpl"
-    # two real clips: some of the 32 yes-or-no geometric features cannot vary over them, which is said
-    assert report["notes"] == {} and "geometric features do not vary over the 2 real clips" in page
-    generated, truth, still = (report["metrics"][s] for s in SOURCES)
-    # against itself: 0 but for sqrtm rounding on a covariance of rank 1 (two clips)
-    assert truth["fid_k"] == pytest.approx(0, abs=1e-4) and truth["fid_g"] == pytest.approx(0, abs=1e-4)
-    # Normalised by the two real clips' own mean and spread, each feature that varies over them is -1 on
-    # one and +1 on the other: the clips lie 2 sqrt(varying features) apart. All 72 kinetic features vary;
-    # the report names the geometric ones that do not.
+    settings = report["settings"]
+    assert settings["layout"] == "smpl" and settings["protocol"] == "published"
+    # the reference pool: all 7 motions, whole, at their recorded 60 fps (the model runs at 30)
+    assert settings["reference_pool"].startswith("7 motions") and "at 60 fps" in settings["reference_pool"]
+    assert report["notes"] == {} and "Protocol `published`" in page
+    # Seven short clips: some yes-or-no geometric features never vary over them, and normalising by no
+    # spread (as Bailando does) makes FID_g explode; the report says so.
     (warning,) = report["warnings"]
-    constant = int(re.search(r"fid: (\d+) of the 32 geometric features do not vary", warning)[1])
-    assert truth["diversity"]["kinetic"] == pytest.approx(2 * math.sqrt(72), rel=1e-5)
-    assert truth["diversity"]["geometric"] == pytest.approx(2 * math.sqrt(32 - constant), rel=1e-5)
-    # The mean pose gives every clip the same features (kinetic ones all 0): no spread, so its FID is the
-    # squared distance of means plus the truth's spread, whose trace is 2 per varying feature (variance of
-    # -1 and +1 over two clips): at least 2 x 72.
-    assert still["fid_k"] >= 2 * 72 and still["fid_g"] >= 2 * (32 - constant)
-    assert generated["fid_k"] >= -1e-4 and generated["fid_g"] >= -1e-4  # a two-epoch model: no known value
+    assert re.match(r"fid: \d+ of the 32 geometric features do not vary over the 7 motions", warning)
+    generated, truth, still = (report["metrics"][s] for s in SOURCES)
+    # each clip generated for its whole music (the dance's 3 s and the 2.5 s of music after it), as
+    # Bailando does; the truth is the dance
+    for row in report["per_clip"]:
+        assert row["seconds"] == pytest.approx(3.0)
+        assert row["generated_seconds"] == pytest.approx(5.5, abs=0.05)
+    # Two of the pool's seven motions against the pool: a finite distance. The mean pose gives every clip
+    # the same features (no spread), far from the pool's: a larger FID, and no diversity at all.
+    assert 0 <= truth["fid_k"] < still["fid_k"] and truth["fid_g"] >= 0 and truth["diversity"]["kinetic"] > 0
+    assert generated["fid_k"] >= 0 and generated["fid_g"] >= 0  # a two-epoch model: no known value
     for source in (generated, truth):
         assert set(source["diversity"]) == {"kinetic", "geometric"}
         assert all(math.isfinite(v) and v >= 0 for v in source["diversity"].values())
@@ -118,7 +119,7 @@ def test_bad_arguments_are_one_line_errors(trained_run, tmp_path):
     data = trained_run.parent / "data" / "synthetic_tiny"
     ckpt = trained_run / "checkpoints" / "last.ckpt"
     for overrides, message in [
-        (["split=holdout"], "split=holdout: must be one of train, val, test"),
+        (["split=holdout"], "split=holdout: must be one of train, val, test, or several joined by +"),
         ([f"ckpt={tmp_path / 'none.ckpt'}"], f"{tmp_path / 'none.ckpt'}: no such checkpoint"),
     ]:
         result = run_script(

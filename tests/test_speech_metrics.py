@@ -2,7 +2,6 @@
 numbers worked by hand."""
 
 import math
-from types import SimpleNamespace
 
 import librosa
 import numpy as np
@@ -10,7 +9,8 @@ import pytest
 import torch
 from conftest import tone_mix
 
-from audio2motion.evaluation import SOURCES, _summary, clip_scores, mean_joint_speed
+from audio2motion.evaluation import SOURCES, ScoredMotion, protocol_of
+from audio2motion.evaluation.scores import _summary, clip_scores, mean_joint_speed
 from audio2motion.metrics import UPPER_BODY, beat_consistency, joint_speed, l1_diversity, speech_onsets
 from audio2motion.metrics.beats import onset_envelope
 from audio2motion.motion.layout import axis_angle_channels, skeleton_layout
@@ -139,15 +139,18 @@ def test_evaluation_nulls_beat_consistency_without_the_upper_body_or_onsets_and_
     rng = np.random.default_rng(0)
     rotations = axis_angle_channels(np.cumsum(rng.normal(0, 0.05, (60, 3 * len(legs.joints))), axis=0))
     motion = np.concatenate([np.zeros((60, 3), np.float32), rotations], axis=1)
-    speed = mean_joint_speed([SimpleNamespace(motion=torch.from_numpy(motion))], layout)
+    speed = mean_joint_speed([motion], layout)
     onsets, scale = np.array([1.0]), np.ones(motion.shape[1])
-    scores, _ = clip_scores(motion, motion, np.zeros(0, int), onsets, layout, scale, speed)
+    protocol = protocol_of("published", "bailando")
+    scores, _ = clip_scores(
+        ScoredMotion(motion), motion, np.zeros(0, int), onsets, layout, scale, speed, protocol
+    )
     assert math.isnan(scores["beat_consistency"]) and scores["l1_diversity"] > 0
     row = {"clip": "c", "seconds": 2.0} | {source: scores for source in SOURCES}
     no_features = {source: [] for source in SOURCES}
-    report = _summary([row], no_features, layout, has_onset=True)
+    report = _summary([row], no_features, None, layout, has_onset=True)
     assert "lacks neck, left_collar" in report["notes"]["beat_consistency"]
     assert report["metrics"]["generated"]["beat_consistency"] is None
     assert "l1_diversity" not in report["notes"]  # it needs joints, not these ones
-    report = _summary([row], no_features, skeleton_layout(30, SMPL, False), has_onset=False)
+    report = _summary([row], no_features, None, skeleton_layout(30, SMPL, False), has_onset=False)
     assert "no onset channel" in report["notes"]["beat_consistency"]

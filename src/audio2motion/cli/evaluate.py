@@ -1,9 +1,11 @@
-"""Checkpoint + data set -> report: `audio2motion-evaluate ckpt=PATH data=aistpp data.root=DIR`
-(`python scripts/evaluate.py` in a checkout).
+"""Checkpoint or motion files + data set -> report: `audio2motion-evaluate ckpt=PATH data=aistpp
+data.root=DIR`, or `generated=DIR` to score files some system wrote (`python scripts/evaluate.py` in a
+checkout).
 
-Generates motion for every clip of the test split (`split=`), scores it, the ground truth and the mean
-pose with audio2motion.metrics, and writes `report.json` and `report.md` into the run folder
-(`hydra.run.dir=` picks it). See conf/evaluate.yaml and docs/evaluation.md.
+Scores the motion of every clip of the split (`split=`, `test+val` for two) under a protocol
+(`protocol=published|corrected`), beside the ground truth and the mean pose, with audio2motion.metrics,
+and writes `report.json` and `report.md` into the run folder (`hydra.run.dir=` picks it). See
+conf/evaluate.yaml and docs/evaluation.md.
 """
 
 import json
@@ -11,62 +13,161 @@ import time
 from pathlib import Path
 
 import hydra
+import numpy as np
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from tqdm import tqdm
 
 from audio2motion import load_model
 from audio2motion.atomic import atomic_write
 from audio2motion.cli import CONFIG_PATH
+from audio2motion.data.datamodule import MotionDataModule
 from audio2motion.errors import InputError, exit_on_user_error
-from audio2motion.evaluation import evaluate, format_value, report_markdown
+from audio2motion.evaluation import (
+    ScoredClip,
+    ScoredMotion,
+    evaluate,
+    format_value,
+    protocol_of,
+    report_markdown,
+)
+from audio2motion.evaluation.generated import generated_rate, read_generated
+from audio2motion.evaluation.pool import SPLITS, reference_pool
 from audio2motion.hardware import hardware
+from audio2motion.inference import MotionGenerator
 
-SPLITS = ("train", "val", "test")
+
+def split_names(split: str) -> list[str]:
+    """`test`, or splits joined by `+` (`test+val`, Bailando's generated set)."""
+    names = split.split("+")
+    if any(name not in SPLITS for name in names) or len(set(names)) < len(names):
+        raise InputError(f"split={split}: must be one of {', '.join(SPLITS)}, or several joined by +")
+    return names
+
+
+def music_onsets(datamodule: MotionDataModule, features: list[torch.Tensor]) -> list:
+    """Each clip's onset envelope `[M]` over its whole music (None without an onset feature)."""
+    onset = datamodule.featurizer.offsets.get("onset")
+    return [None if onset is None else music[:, onset].numpy() for music in features]
+
+
+def whole_music(datamodule: MotionDataModule, clips: list) -> list[torch.Tensor]:
+    """Each clip's features `[M, F]` over its whole music: AIST++'s runs past the dance, and Bailando
+    generates for all of it."""
+    if not datamodule.reader.trims_audio:
+        return [clip.features for clip in clips]
+    return [datamodule.featurizer(*datamodule.clip_audio(clip.name)) for clip in clips]
+
+
+def generate(
+    generator: MotionGenerator, clips: list, music: list[torch.Tensor], progress: bool
+) -> list[ScoredMotion]:
+    """The model's motion for each clip's whole music (features `[M, F]`)."""
+    generated = []
+    for clip, features in tqdm(
+        list(zip(clips, music, strict=True)), desc="generate", unit="clip", disable=not progress
+    ):
+        motion = generator.motion_from_features(features).values.cpu().numpy()
+        if not np.isfinite(motion).all():
+            raise InputError(f"clip {clip.name}: the model's motion for it holds NaN or infinite values")
+        generated.append(ScoredMotion(channels=motion))
+    return generated
+
+
+def score(cfg: DictConfig) -> dict:
+    """The report of evaluate.yaml's settings `cfg` (what report.json holds); InputError for bad input."""
+    started = time.perf_counter()
+    try:
+        protocol = protocol_of(cfg.protocol, cfg.beat_alignment.frames)
+    except ValueError as err:
+        raise InputError(str(err)) from err
+    splits = split_names(cfg.split)
+    generator = None
+    if cfg.generated is not None:
+        fps = generated_rate(Path(cfg.generated), cfg.generated_fps)
+        features = OmegaConf.to_container(cfg.features)
+    elif cfg.ckpt is None:
+        raise InputError(
+            "ckpt=PATH (a checkpoint to generate with) or generated=DIR (motion files) is needed"
+        )
+    else:
+        generator = load_model(cfg.ckpt, device=cfg.device)
+        fps = generator.fps
+        # the checkpoint's feature settings (all but fps, which data.fps is): clips match the model
+        features = {k: v for k, v in generator.featurizer.settings.items() if k != "fps"}
+    datamodule = instantiate(cfg.data, fps=fps, features=features)
+    datamodule.prepare_data()
+    datamodule.setup()
+    clips = [clip for split in splits for clip in datamodule.clips[split]]
+    if not clips:
+        raise InputError(f"{cfg.data.root}: the {cfg.split} split has no clips")
+    layout = datamodule.layout
+    if generator is not None and layout["channels"] != generator.layout["channels"]:
+        raise InputError(
+            f"{cfg.data.root}: its motion channels are not those the model was trained on ({cfg.ckpt}): "
+            "another data set, layout or reader setting"
+        )
+    music = whole_music(datamodule, clips)
+    if generator is None:
+        files = read_generated(
+            Path(cfg.generated), [c.name for c in clips], layout, datamodule.reader, cfg.split
+        )
+        generated = [files[clip.name] for clip in clips]
+    else:
+        generated = generate(generator, clips, music, cfg.progress)
+    scored = [
+        ScoredClip(clip.name, clip.motion.numpy(), onset, motion)
+        for clip, onset, motion in zip(clips, music_onsets(datamodule, music), generated, strict=True)
+    ]
+    pool, pool_described = reference_pool(datamodule, protocol)
+    stats = datamodule.stats
+    report = evaluate(
+        scored,
+        layout,
+        stats["motion_mean"].numpy(),
+        stats["motion_std"].numpy(),
+        protocol,
+        pool,
+        progress=cfg.progress,
+    )
+    return {
+        "settings": {
+            "ckpt": None if cfg.ckpt is None else str(cfg.ckpt),
+            "generated": None if cfg.generated is None else str(cfg.generated),
+            "data_root": str(cfg.data.root),
+            "split": cfg.split,
+            "clips": len(clips),
+            "seconds": sum(len(clip.motion) for clip in clips) / fps,
+            "fps": fps,
+            "layout": layout["skeleton"]["name"] if layout["skeleton"] else "channels",
+            "protocol": protocol.name,
+            "beat_alignment_frames": protocol.beat_frames,
+            "reference_pool": pool_described,
+        },
+        "protocol": protocol.describe(),
+        "hardware": hardware(),
+        "seconds": time.perf_counter() - started,
+        **report,
+    }
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
     with exit_on_user_error():
-        if cfg.split not in SPLITS:
-            raise InputError(f"split={cfg.split}: must be one of {', '.join(SPLITS)}")
-        started = time.perf_counter()
-        generator = load_model(cfg.ckpt, device=cfg.device)
-        # the checkpoint's feature settings (all but fps, which data.fps is), so that clips match the model
-        features = {k: v for k, v in generator.featurizer.settings.items() if k != "fps"}
-        datamodule = instantiate(cfg.data, fps=generator.fps, features=features)
-        datamodule.prepare_data()
-        datamodule.setup()
-        clips = datamodule.clips[cfg.split]
-        if not clips:
-            raise InputError(f"{cfg.data.root}: the {cfg.split} split has no clips")
-        if datamodule.layout["channels"] != generator.layout["channels"]:
-            raise InputError(
-                f"{cfg.data.root}: its motion channels are not those the model was trained on ({cfg.ckpt}): "
-                "another data set, layout or reader setting"
-            )
-        report = evaluate(generator, clips, progress=cfg.progress)
-    report = {
-        "settings": {
-            "ckpt": str(cfg.ckpt),
-            "data_root": str(cfg.data.root),
-            "split": cfg.split,
-            "clips": len(clips),
-            "seconds": sum(len(clip.motion) for clip in clips) / generator.fps,
-            "fps": generator.fps,
-            "layout": generator.layout["skeleton"]["name"] if generator.layout["skeleton"] else "channels",
-        },
-        "hardware": hardware(),
-        "seconds": time.perf_counter() - started,
-        **report,
-    }
+        report = score(cfg)
     out = Path(HydraConfig.get().runtime.output_dir)
     with atomic_write(out / "report.json") as handle:
         handle.write(json.dumps(report, indent=2, allow_nan=False).encode())
     with atomic_write(out / "report.md") as handle:
         handle.write(report_markdown(report).encode())
-    nmse, alignment = (format_value(report["metrics"]["generated"][k]) for k in ("nmse", "beat_alignment"))
+    generated = report["metrics"]["generated"]
+    shown = ", ".join(
+        f"{key} {format_value(generated[key]) or '-'}" for key in ("nmse", "fid_k", "fid_g", "beat_alignment")
+    )
+    settings = report["settings"]
     print(
-        f"{len(clips)} clips scored in {report['seconds']:.1f} s: nmse {nmse}, beat alignment {alignment} "
-        f"(every measure in {out / 'report.md'})"
+        f"{settings['clips']} clips scored under protocol={settings['protocol']} in "
+        f"{report['seconds']:.1f} s: {shown} (every measure in {out / 'report.md'})"
     )

@@ -61,6 +61,16 @@ def music_id(name: str) -> str | None:
     return next((p for p in parts[4:5] if p.startswith("m")), None)
 
 
+def motion_files(root: Path) -> tuple[list[Path], set[str]]:
+    """The motion files of an AIST++ folder, sorted, less those ignore_list.txt names; and those names."""
+    motions = root / "motions"
+    if not motions.is_dir():
+        raise InputError(f"{root}: no motions/ folder (the AIST++ layout: motions/NAME.pkl, wav/ID.wav)")
+    ignore_file = root / "ignore_list.txt"
+    ignored = set(ignore_file.read_text().split()) if ignore_file.is_file() else set()
+    return [path for path in sorted(motions.glob("*.pkl")) if path.stem not in ignored], ignored
+
+
 class AistppReader:
     """Pairs, splits, motion and layout of an AIST++ folder."""
 
@@ -71,15 +81,9 @@ class AistppReader:
         self.settings = {"contacts": contacts, "contact_speed": contact_speed, "root": root}
 
     def pairs(self, root: Path) -> tuple[dict[str, Pair], list[str]]:
-        motions = root / "motions"
-        if not motions.is_dir():
-            raise InputError(f"{root}: no motions/ folder (the AIST++ layout: motions/NAME.pkl, wav/ID.wav)")
-        ignore_file = root / "ignore_list.txt"
-        ignored = set(ignore_file.read_text().split()) if ignore_file.is_file() else set()
         pairs, problems = {}, []
-        for path in sorted(motions.glob("*.pkl")):
-            if path.stem in ignored:
-                continue
+        paths, ignored = motion_files(root)
+        for path in paths:
             music = music_id(path.stem)
             audio = root / "wav" / f"{music}.wav"
             if music is None:
@@ -91,7 +95,7 @@ class AistppReader:
         if ignored:
             log.info("%s: %d motions left out as ignore_list.txt says", root, len(ignored))
         if not pairs and not problems:
-            raise InputError(f"{motions}: no .pkl motion files")
+            raise InputError(f"{root / 'motions'}: no .pkl motion files")
         return pairs, problems
 
     def split(self, root: Path, names: list[str], seed: int, val_fraction: float, test_fraction: float):
@@ -102,17 +106,39 @@ class AistppReader:
         return listed_splits(root / "splits", listed, names)
 
     def motion(self, pair: Pair, fps: float) -> np.ndarray:
-        path = pair.motion
-        data = read_motion_pickle(path)
+        return self.motion_from(pair.motion, read_motion_pickle(pair.motion), SOURCE_FPS, fps)
+
+    def motion_from(
+        self, path: Path, data: dict, source_fps: float, fps: float, scaling_required: bool = True
+    ) -> np.ndarray:
+        """Motion `[T, D]` at `fps` of an AIST++ motion dict at `source_fps` read from `path`:
+        `smpl_poses`, `smpl_trans` and `smpl_scaling` (1 when absent unless `scaling_required`)."""
         poses = require(path, data, "smpl_poses", (None, 72))
         trans = require(path, data, "smpl_trans", (poses.shape[0], 3))
-        scaling = require(path, data, "smpl_scaling", (1,))
+        scaling = np.ones(1)
+        if scaling_required or "smpl_scaling" in data:
+            scaling = require(path, data, "smpl_scaling", (1,)).reshape(-1)
         if not (np.isfinite(scaling).all() and scaling[0] > 0):
             raise InputError(f"{path}: smpl_scaling must be a positive number, got {scaling[0]}")
-        step = frame_step(SOURCE_FPS, fps, path)
+        step = frame_step(source_fps, fps, path)
         speed = self.contact_speed if self.contacts else None
         translation = trans[::step] / scaling[0]
         return skeleton_motion(path, translation, poses[::step], SMPL, fps, speed, root=self.root)
+
+    def recorded_motions(self, root: Path) -> tuple[dict, list[tuple[Path, np.ndarray]], list[str]]:
+        """Every motion of motions/ less ignore_list.txt's, whole, at its recorded 60 fps, whether a split
+        lists it or not and with music or without (the reference pool Bailando's
+        extract_aist_features.py computes): their layout, (file, motion `[T, D]`) pairs, and the bad
+        files."""
+        motions, problems = [], []
+        for path in motion_files(root)[0]:
+            try:
+                motions.append(
+                    (path, self.motion_from(path, read_motion_pickle(path), SOURCE_FPS, SOURCE_FPS))
+                )
+            except InputError as err:
+                problems.append(str(err))
+        return self.layout(root, SOURCE_FPS, 0), motions, problems
 
     def layout(self, root: Path, fps: float, dim: int) -> dict:
         return skeleton_layout(fps, SMPL, self.contacts, root=self.root)

@@ -143,7 +143,7 @@ class MotionDataModule(L.LightningDataModule):
         """Clips by split from the data files, and the bad files left out (data.on_error=skip)."""
         pairs, problems = self.reader.pairs(self.root)
         if not pairs:
-            self._report(problems)
+            self.report_problems(problems)
             raise InputError(f"{self.root}: no usable clips")
         splits = self.reader.split(
             self.root, list(pairs), self.split_seed, self.val_fraction, self.test_fraction
@@ -165,14 +165,14 @@ class MotionDataModule(L.LightningDataModule):
                     f"{pairs[name].motion}: {clips.pop(name).motion.shape[1]} motion channels where "
                     f"{widths[usual]} files have {usual}"
                 )
-        self._report(problems)
+        self.report_problems(problems)
         by_split = {split: [clips[n] for n in names if n in clips] for split, names in splits.items()}
         for split in ("train", "val"):
             if not by_split[split]:
                 raise InputError(f"{self.root}: no usable clip is left in the {split} split")
         return by_split, problems
 
-    def _report(self, problems: list[str]) -> None:
+    def report_problems(self, problems: list[str]) -> None:
         """Bad files stop training with one line naming each, or with data.on_error=skip are left out
         with a warning each."""
         if not problems:
@@ -186,9 +186,12 @@ class MotionDataModule(L.LightningDataModule):
             log.warning("left out (data.on_error=skip): %s", problem)
 
     def clip_audio(self, name: str) -> tuple[torch.Tensor, int]:
-        """The audio file of clip `name` as read: `[channels, samples]` and its sample rate."""
-        pairs, _ = self.reader.pairs(self.root)
-        return load_audio(pairs[name].audio)
+        """The audio file of clip `name` as read, whole: `[channels, samples]` and its sample rate."""
+        return load_audio(self._pairs[name].audio)
+
+    @cached_property
+    def _pairs(self) -> dict:
+        return self.reader.pairs(self.root)[0]
 
     @property
     def feature_dim(self) -> int:

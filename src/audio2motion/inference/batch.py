@@ -19,6 +19,7 @@ from audio2motion.editing import check_motion, edit_constraints
 from audio2motion.errors import InputError
 from audio2motion.inference.generator import MotionGenerator
 from audio2motion.motion.bvh import bvh_text
+from audio2motion.motion.layout import channel_mismatch
 
 FORMATS = ("npz", "bvh")
 
@@ -70,18 +71,9 @@ class Edit:
             check_motion(motion, layout)
         except ValueError as err:
             raise InputError(f"{path}: {err}") from err
-        if channels is not None and channels != layout["channels"]:
-            # Same width, other meaning: root.x read as the step root.dx would send the body far away.
-            pairs = list(zip(channels, layout["channels"], strict=False))
-            differ = next((i for i, (a, b) in enumerate(pairs) if a != b), None)
-            if differ is None:
-                raise InputError(
-                    f"{path}: its layout names {len(channels)} channels, the model has {layout['dim']}"
-                )
-            raise InputError(
-                f"{path}: its channel {differ} is {channels[differ]}, the model's is "
-                f"{layout['channels'][differ]} (motion of another layout or reader setting)"
-            )
+        mismatch = channel_mismatch(channels, layout["channels"], "the model") if channels else None
+        if mismatch:
+            raise InputError(f"{path}: {mismatch}")
         return cls(path, motion, **keep)
 
     def constraints(self, frames: int, layout: dict) -> torch.Tensor:

@@ -88,6 +88,21 @@ def joint_positions(motion: torch.Tensor, layout: dict) -> torch.Tensor:
     return forward_kinematics(rotation_6d_to_matrix(sixd), root_translation(motion, layout), skeleton)
 
 
+def channel_mismatch(channels: list[str], expected: list[str], owner: str) -> str | None:
+    """How a file's channel names differ from those of `owner` (`expected`: "the model", "the data set"), None
+    when they are the same. Same width, other meaning matters: root.x read as the step root.dx would send
+    the body far away."""
+    if channels == expected:
+        return None
+    differ = next((i for i, (a, b) in enumerate(zip(channels, expected, strict=False)) if a != b), None)
+    if differ is None:
+        return f"its layout names {len(channels)} channels, {owner} has {len(expected)}"
+    return (
+        f"its channel {differ} is {channels[differ]}, {owner}'s is {expected[differ]} (motion of another "
+        "layout or reader setting)"
+    )
+
+
 def root_translation(motion: torch.Tensor, layout: dict) -> torch.Tensor:
     """The root's translation `[..., T, 3]` in metres of motion `[..., T, D]`: its root_translation
     channels, or its root_velocity channels with the horizontal steps summed over the frames after the
