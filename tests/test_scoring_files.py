@@ -160,6 +160,7 @@ def test_a_folder_that_does_not_match_the_split_is_named_in_one_line(aist, tmp_p
         ([], f"{folder / 'solo.npy'}: a .npy file records no frame rate: give generated_fps="),
         (["generated_fps=60", "protocol=paper"], "protocol=paper: must be one of published, corrected"),
         (["generated_fps=60", "split=test+test"], "split=test+test: must be one of train, val, test"),
+        (["generated_fps=60", "split=holdout"], "split=holdout: must be one of train, val, test, or several"),
         (["generated=null"], "ckpt=PATH (a checkpoint to generate with) or generated=DIR"),
     ]:
         with pytest.raises(InputError, match=re.escape(message)):
