@@ -252,7 +252,7 @@ def edge_joints(name: str) -> np.ndarray:
 
 
 def aist_features(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The AIST++ features as evaluation.py feeds them: relative to the first frame's root, at 60 fps."""
+    """The AIST++ features as evaluation/scores.py makes them: relative to the first root, at 60 fps."""
     relative = resample(positions - positions[0, 0], 30, FEATURE_FPS)
     return kinetic_features(relative), geometric_features(relative)
 
@@ -299,7 +299,7 @@ def test_metrics_of_real_aistpp_dance(name):
     assert np.allclose(turned[0], kinetic, rtol=1e-6) and np.allclose(turned[1], geometric)
     assert not np.allclose(aist_features(zup[..., [0, 2, 1]])[1], geometric)
 
-    # Foot skating, as evaluation.py scores it (ankles and toes): real dance slides little
+    # Foot skating, as evaluation/scores.py scores it (ankles and toes): real dance slides little
     skating, pfc = AIST_SLICES[name]
     feet = [SMPL.joints.index(foot) for foot in SMPL.feet]
     measured = foot_skating(positions, feet, 30)

@@ -27,7 +27,6 @@ def test_scoring_times_evaluate_as_a_user_runs_it(tmp_path):
     (run,) = report["runs"].values()
     assert run["seconds"] > run["in_script_seconds"] > 0  # start-up counts in the wall time
     assert run["fid_k"] > 0 and run["fid_g"] > 0
-    assert report["aistpp_pool_seconds"] == pytest.approx(report["pool_seconds_per_minute"] * 312)
     assert "| published | " in scoring_table(report, "python benchmarks/scoring.py", "a test")
 
 
@@ -42,7 +41,8 @@ def test_body_scale_scores_real_capture_with_longer_bones():
     results = report["results"]
     for name in ("published", "corrected"):
         same, longer = results[name]["1.0"], results[name]["1.05"]
-        assert same["fid_k"] != longer["fid_k"]  # the translation is not scaled: features change
+        # the translation is not scaled with the bones, nor are the geometric tests' thresholds
+        assert abs(longer["fid_k"] / same["fid_k"] - 1) > 0.01
         assert longer["div_k"] == pytest.approx(same["div_k"], rel=0.01)
     # the geometric features do not depend on the kinetic quirk
     assert results["published"]["1.0"]["fid_g"] == pytest.approx(results["corrected"]["1.0"]["fid_g"])

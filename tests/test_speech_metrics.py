@@ -146,7 +146,7 @@ def test_evaluation_nulls_beat_consistency_without_the_upper_body_or_onsets_and_
         ScoredMotion(motion), motion, np.zeros(0, int), onsets, layout, scale, speed, protocol
     )
     assert math.isnan(scores["beat_consistency"]) and scores["l1_diversity"] > 0
-    row = {"clip": "c", "seconds": 2.0} | {source: scores for source in SOURCES}
+    row = {"clip": "c", "seconds": 2.0, "generated_seconds": 2.0} | {source: scores for source in SOURCES}
     no_features = {source: [] for source in SOURCES}
     report = _summary([row], no_features, None, layout, has_onset=True)
     assert "lacks neck, left_collar" in report["notes"]["beat_consistency"]

@@ -39,9 +39,9 @@ from audio2motion.hardware import hardware
 from audio2motion.inference import MotionGenerator
 
 
-def split_names(split: str) -> list[str]:
+def split_names(split) -> list[str]:
     """`test`, or splits joined by `+` (`test+val`, Bailando's generated set)."""
-    names = split.split("+")
+    names = str(split).split("+")
     if any(name not in SPLITS for name in names) or len(set(names)) < len(names):
         raise InputError(f"split={split}: must be one of {', '.join(SPLITS)}, or several joined by +")
     return names
@@ -85,6 +85,8 @@ def score(cfg: DictConfig) -> dict:
         raise InputError(str(err)) from err
     splits = split_names(cfg.split)
     generator = None
+    if cfg.generated is not None and cfg.ckpt is not None:
+        raise InputError("ckpt= and generated= both given: score a checkpoint or motion files, not both")
     if cfg.generated is not None:
         fps = generated_rate(Path(cfg.generated), cfg.generated_fps)
         features = OmegaConf.to_container(cfg.features)
@@ -98,6 +100,12 @@ def score(cfg: DictConfig) -> dict:
         # the checkpoint's feature settings (all but fps, which data.fps is): clips match the model
         features = {k: v for k, v in generator.featurizer.settings.items() if k != "fps"}
     datamodule = instantiate(cfg.data, fps=fps, features=features)
+    recorded = getattr(datamodule.reader, "source_fps", None)
+    if generator is None and recorded and abs(recorded / fps - round(recorded / fps)) > 1e-6:
+        raise InputError(
+            f"generated={cfg.generated}: motion at {fps:g} fps, but the data set is recorded at {recorded:g} "
+            f"fps: score files at {', '.join(f'{recorded / k:g}' for k in (1, 2, 3, 4))} fps"
+        )
     datamodule.prepare_data()
     datamodule.setup()
     clips = [clip for split in splits for clip in datamodule.clips[split]]

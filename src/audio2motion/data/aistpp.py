@@ -75,6 +75,7 @@ class AistppReader:
     """Pairs, splits, motion and layout of an AIST++ folder."""
 
     trims_audio = True  # the music is longer than the dance
+    source_fps = SOURCE_FPS  # the rate of the recording, which data.fps must divide
 
     def __init__(self, contacts: bool = False, contact_speed: float = 0.3, root: str = "position"):
         self.contacts, self.contact_speed, self.root = contacts, contact_speed, checked_root(root)
@@ -117,7 +118,7 @@ class AistppReader:
         trans = require(path, data, "smpl_trans", (poses.shape[0], 3))
         scaling = np.ones(1)
         if scaling_required or "smpl_scaling" in data:
-            scaling = require(path, data, "smpl_scaling", (1,)).reshape(-1)
+            scaling = require(path, data, "smpl_scaling", (1,))
         if not (np.isfinite(scaling).all() and scaling[0] > 0):
             raise InputError(f"{path}: smpl_scaling must be a positive number, got {scaling[0]}")
         step = frame_step(source_fps, fps, path)

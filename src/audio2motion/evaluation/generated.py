@@ -10,6 +10,7 @@ scored split and named after it:
 """
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,11 @@ from audio2motion.evaluation.scores import ScoredMotion
 from audio2motion.motion.layout import channel_mismatch, skeleton_of
 
 SUFFIXES = (".npz", ".pkl", ".npy")
+# what numpy raises on a file that is not the array or archive it should be
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
 
 
-def motion_files(folder: Path) -> dict[str, list[Path]]:
+def files_by_clip(folder: Path) -> dict[str, list[Path]]:
     """The folder's motion files by clip name (more than one for a name is a problem to name)."""
     if not folder.is_dir():
         raise InputError(f"generated={folder}: no such folder")
@@ -34,21 +37,26 @@ def motion_files(folder: Path) -> dict[str, list[Path]]:
     return files
 
 
-def generated_rate(folder: Path, generated_fps: float | None) -> float:
+def generated_rate(folder: Path, generated_fps) -> float:
     """The frame rate of the folder's motion: the rate each .npz records, and `generated_fps` for .pkl
     and .npy files; InputError when one is missing, not positive, or they differ."""
+    if generated_fps is not None:
+        try:
+            generated_fps = float(generated_fps)
+        except ValueError as err:
+            raise InputError(f"generated_fps={generated_fps}: must be a number of frames per second") from err
     rates, problems = {}, []
-    for path in (path for paths in motion_files(folder).values() for path in paths):
+    for path in (path for paths in files_by_clip(folder).values() for path in paths):
         if path.suffix == ".npz":
             try:
                 with np.load(path, allow_pickle=False) as data:
                     rates[path] = float(data["fps"])
-            except (OSError, ValueError, KeyError, TypeError) as err:
-                problems.append(f"{path}: not an .npz as infer.py writes it, with `fps` ({err})")
+            except UNREADABLE as err:
+                problems.append(f"{path}: not an .npz as infer.py writes it, with `fps` ({err or 'empty'})")
         elif generated_fps is None:
             problems.append(f"{path}: a {path.suffix} file records no frame rate: give generated_fps=")
         else:
-            rates[path] = float(generated_fps)
+            rates[path] = generated_fps
     if problems:
         raise InputError("; ".join(dict.fromkeys(problems)))
     distinct = sorted(set(rates.values()))
@@ -69,7 +77,7 @@ def read_generated(
     checked against the data set's `layout` (and made into its channels by `reader` for .pkl files).
     InputError naming every problem at once: a clip without a file, a file of no clip, a file of another
     layout or an unreadable one."""
-    files, problems, motions = motion_files(folder), [], {}
+    files, problems, motions = files_by_clip(folder), [], {}
     for name in names:
         if name not in files:
             problems.append(f"{folder}: no motion file for the clip {name} (NAME.npz, .pkl or .npy)")
@@ -95,9 +103,9 @@ def read_motion(path: Path, layout: dict, reader) -> ScoredMotion:
         try:
             with np.load(path, allow_pickle=False) as data:
                 channels = np.asarray(data["motion"], dtype=np.float32)
-                names = json.loads(str(data["layout"]))["channels"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise InputError(f"{path}: not an .npz as infer.py writes it ({err})") from err
+                names = [str(name) for name in json.loads(str(data["layout"]))["channels"]]
+        except UNREADABLE as err:
+            raise InputError(f"{path}: not an .npz as infer.py writes it ({err or 'empty'})") from err
         mismatch = channel_mismatch(names, layout["channels"], "the data set")
         if mismatch or channels.ndim != 2 or channels.shape[1] != len(names):
             raise InputError(f"{path}: {mismatch or f'motion of shape {list(channels.shape)}'}")
@@ -108,26 +116,27 @@ def read_motion(path: Path, layout: dict, reader) -> ScoredMotion:
             f"{path}: SMPL motion, but the data set has {data_skeleton} skeleton (.pkl and "
             ".npy files are scored on an SMPL data set, data=aistpp)"
         )
-    elif path.suffix == ".pkl":
-        if not hasattr(reader, "motion_from"):
-            raise InputError(f"{path}: .pkl files are scored on AIST++ (data=aistpp)")
+    elif path.suffix == ".pkl":  # the SMPL skeleton is AIST++'s (data=aistpp)
         motion = ScoredMotion(channels=reader.motion_from(path, read_motion_pickle(path), fps, fps, False))
     else:
         try:
             positions = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise InputError(f"{path}: not a .npy array ({err})") from err
+        except UNREADABLE as err:
+            raise InputError(f"{path}: not a .npy array ({err or 'empty'})") from err
         if (
-            positions.ndim != 3
+            not isinstance(positions, np.ndarray)
+            or positions.ndim != 3
             or positions.shape[1:] != (24, 3)
             or not np.issubdtype(positions.dtype, np.number)
         ):
-            raise InputError(
-                f"{path}: SMPL joint positions must be a numeric [T, 24, 3] array, got {positions.dtype} "
-                f"{list(positions.shape)}"
+            got = (
+                f"{positions.dtype} {list(positions.shape)}"
+                if isinstance(positions, np.ndarray)
+                else "an archive"
             )
+            raise InputError(f"{path}: SMPL joint positions must be a numeric [T, 24, 3] array, got {got}")
         motion = ScoredMotion(positions=positions.astype(np.float64))
     values = motion.channels if motion.channels is not None else motion.positions
-    if len(values) < 2 or not np.isfinite(values).all():
-        raise InputError(f"{path}: motion must be finite and at least 2 frames long")
+    if len(values) < 3 or not np.isfinite(values).all():  # 3: an acceleration, for the kinetic features
+        raise InputError(f"{path}: motion must be finite and at least 3 frames long")
     return motion

@@ -308,7 +308,10 @@ def _summary(per_clip: list[dict], features: dict, pool, layout: dict, has_onset
                 )
     metrics = {}
     for source in SOURCES:
-        rows, seconds = [row[source] for row in per_clip], [row["seconds"] for row in per_clip]
+        rows = [row[source] for row in per_clip]
+        # EMAGE weighs by the frames scored: generated motion can run longer than the truth
+        length = "generated_seconds" if source == "generated" else "seconds"
+        seconds = [row[length] for row in per_clip]
         summary = {
             key: _mean([r.get(key) for r in rows], seconds if key in FRAME_WEIGHTED else None)
             for key in METRICS

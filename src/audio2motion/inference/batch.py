@@ -71,7 +71,9 @@ class Edit:
             check_motion(motion, layout)
         except ValueError as err:
             raise InputError(f"{path}: {err}") from err
-        mismatch = channel_mismatch(channels, layout["channels"], "the model") if channels else None
+        mismatch = (
+            channel_mismatch(channels, layout["channels"], "the model") if channels is not None else None
+        )
         if mismatch:
             raise InputError(f"{path}: {mismatch}")
         return cls(path, motion, **keep)

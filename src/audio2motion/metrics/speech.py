@@ -7,7 +7,7 @@ of forward kinematics with the root translation zeroed, at 30 fps. `avg_vel` is 
 over the data set's takes (`calculate_mean_velocity` in `scripts/EMAGE_2024/dataloaders/
 beat_sep_lower.py`). That loop drops the first and last 60 frames of each take (`align_mask`) and then
 tests the speed threshold 60 frames before each minimum (an index into the trimmed speed looked up in
-the untrimmed one); a caller that trims nothing, as evaluation.py, gets the minimum's own frame.
+the untrimmed one); a caller that trims nothing, as evaluation/scores.py, gets the minimum's own frame.
 
 BC: speech onsets are librosa.onset.onset_detect's peaks on the audio's onset envelope (EMAGE: 16 kHz,
 hop 512, so 31.25 envelope frames a second). A joint's motion beats are the frames where its speed is
