@@ -183,7 +183,7 @@ def test_a_folder_that_does_not_match_the_split_is_named_in_one_line(aist, tmp_p
     ckpt = tmp_path / "model.ckpt"
     for overrides, message in [
         ([], f"{folder / 'solo.npy'}: a .npy file records no frame rate: give generated_fps="),
-        (["generated_fps=30"], "its files are at different frame rates"),  # the .npz is at 60
+        (["generated_fps=30"], f"{NAMES[6]}.npz: records 60 fps, not generated_fps=30"),
         (["generated_fps=fast"], "generated_fps=fast: must be a number of frames per second"),
         (["generated_fps=60", "protocol=paper"], "protocol=paper: must be one of published, corrected"),
         (["generated_fps=60", "split=test+test"], "split=test+test: must be one of train, val, test"),

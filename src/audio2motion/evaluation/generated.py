@@ -53,6 +53,9 @@ def generated_rate(folder: Path, generated_fps) -> float:
                     rates[path] = float(data["fps"])
             except UNREADABLE as err:
                 problems.append(f"{path}: not an .npz as infer.py writes it, with `fps` ({err or 'empty'})")
+                continue
+            if generated_fps is not None and rates[path] != generated_fps:
+                problems.append(f"{path}: records {rates[path]:g} fps, not generated_fps={generated_fps:g}")
         elif generated_fps is None:
             problems.append(f"{path}: a {path.suffix} file records no frame rate: give generated_fps=")
         else:
