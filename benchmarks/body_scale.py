@@ -7,23 +7,19 @@ male SMPL body Bailando uses against the neutral offsets here) can move publishe
 """
 
 import dataclasses
-import shlex
-import sys
 from pathlib import Path
 
 import hydra
 import numpy as np
 import torch
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-from suite import write_results
+from suite import run_and_write
 
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.data.folder import Pair
-from audio2motion.errors import InputError, exit_on_user_error
+from audio2motion.errors import InputError
 from audio2motion.evaluation import protocol_of
 from audio2motion.evaluation.scores import aist_joints, set_features
-from audio2motion.hardware import hardware
 from audio2motion.metrics import diversity, fid
 from audio2motion.motion.layout import joint_positions, skeleton_of
 
@@ -81,11 +77,7 @@ def format_report(report: dict, command: str, hardware: str) -> str:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="body_scale")
 def main(cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with exit_on_user_error():
-        report = run_benchmark(cfg)
-    command = shlex.join(["python", "benchmarks/body_scale.py", *sys.argv[1:]])
-    write_results(run_dir, report, format_report(report, command, hardware()))
+    run_and_write("body_scale.py", lambda _: run_benchmark(cfg), format_report)
 
 
 if __name__ == "__main__":

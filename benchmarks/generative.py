@@ -9,22 +9,18 @@ whose answer is unique. It prints a Markdown table and writes `results.json` and
 folder.
 """
 
-import shlex
-import sys
 import time
 from pathlib import Path
 
 import hydra
 import numpy as np
 from groups import composed
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
-from suite import train_variants, write_results, write_suite
+from suite import run_and_write, train_variants, write_suite
 
 from audio2motion.audio_io import load_audio
 from audio2motion.data.synthetic import ClipPlan, rules_from_config
-from audio2motion.errors import InputError, exit_on_user_error
-from audio2motion.hardware import hardware
+from audio2motion.errors import InputError
 from audio2motion.inference import load_model
 from audio2motion.metrics import nmse
 
@@ -157,11 +153,11 @@ def format_report(report: dict, command: str, hardware: str, samples: int) -> st
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="generative")
 def main(cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with exit_on_user_error():
-        report = run_benchmark(cfg, run_dir)
-    command = shlex.join(["python", "benchmarks/generative.py", *sys.argv[1:]])
-    write_results(run_dir, report, format_report(report, command, hardware(), cfg.benchmark.samples))
+    run_and_write(
+        "generative.py",
+        lambda run_dir: run_benchmark(cfg, run_dir),
+        lambda report, command, hardware: format_report(report, command, hardware, cfg.benchmark.samples),
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ rule (see `audio2motion.data.synthetic`) and overall. It prints a Markdown table
 """
 
 import copy
-import shlex
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,16 +15,14 @@ from pathlib import Path
 import hydra
 import numpy as np
 from baselines import NearestNeighbourRetrieval
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 from scipy import stats
-from suite import SETS, train_variants, write_results, write_suite
+from suite import SETS, run_and_write, train_variants, write_suite
 
 from audio2motion.audio_io import load_audio
 from audio2motion.data.datamodule import MotionDataModule
 from audio2motion.data.synthetic import rules_from_config
-from audio2motion.errors import InputError, exit_on_user_error
-from audio2motion.hardware import hardware
+from audio2motion.errors import InputError
 from audio2motion.inference import MotionGenerator, load_model
 from audio2motion.metrics import beat_alignment, correlation, motion_beats, music_beats, nmse
 
@@ -260,11 +256,7 @@ def format_report(report: dict, command: str, hardware: str) -> str:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="learning")
 def main(cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with exit_on_user_error():
-        report = run_benchmark(cfg, run_dir)
-    command = shlex.join(["python", "benchmarks/learning.py", *sys.argv[1:]])
-    write_results(run_dir, report, format_report(report, command, hardware()))
+    run_and_write("learning.py", lambda run_dir: run_benchmark(cfg, run_dir), format_report)
 
 
 if __name__ == "__main__":

@@ -21,16 +21,14 @@ import hydra
 import numpy as np
 import torch
 from beat2_pieces import cut_take
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
-from suite import write_results
+from suite import run_and_write
 
 from audio2motion.audio_io import load_audio
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.data.folder import Pair
-from audio2motion.errors import InputError, exit_on_user_error
+from audio2motion.errors import InputError
 from audio2motion.evaluation import EMAGE_FPS, emage_positions, format_value, position_scores
-from audio2motion.hardware import hardware
 from audio2motion.metrics import (
     joint_speed,
     mean_speed,
@@ -185,11 +183,7 @@ def format_report(report: dict, command: str, hardware: str) -> str:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="real")
 def main(cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with exit_on_user_error():
-        report = run_benchmark(cfg, run_dir)
-    command = shlex.join(["python", "benchmarks/real.py", *sys.argv[1:]])
-    write_results(run_dir, report, format_report(report, command, hardware()))
+    run_and_write("real.py", lambda run_dir: run_benchmark(cfg, run_dir), format_report)
 
 
 if __name__ == "__main__":

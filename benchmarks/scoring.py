@@ -18,16 +18,13 @@ from pathlib import Path
 import hydra
 import numpy as np
 import soundfile
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
-from suite import write_results
+from suite import run_and_write
 
 from audio2motion.data.aistpp import AistppReader
 from audio2motion.data.datamodule import MotionDataModule
-from audio2motion.errors import exit_on_user_error
 from audio2motion.evaluation import protocol_of
 from audio2motion.evaluation.pool import reference_pool
-from audio2motion.hardware import hardware
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 GENRES = ("BR", "PO", "LO", "MH", "LH", "HO", "WA", "KR", "JS", "JB")
@@ -138,11 +135,7 @@ def format_report(report: dict, command: str, hardware: str) -> str:
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="scoring")
 def main(cfg: DictConfig) -> None:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    with exit_on_user_error():
-        report = run_benchmark(cfg, run_dir)
-    command = shlex.join(["python", "benchmarks/scoring.py", *sys.argv[1:]])
-    write_results(run_dir, report, format_report(report, command, hardware()))
+    run_and_write("scoring.py", lambda run_dir: run_benchmark(cfg, run_dir), format_report)
 
 
 if __name__ == "__main__":

@@ -4,11 +4,15 @@ variants on it with one budget, and the writing of their results."""
 
 import copy
 import json
+import shlex
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
 from audio2motion.data.synthetic import (
@@ -20,6 +24,8 @@ from audio2motion.data.synthetic import (
     write_clips,
     write_synthetic_dataset,
 )
+from audio2motion.errors import exit_on_user_error
+from audio2motion.hardware import hardware
 from audio2motion.training.run import train
 
 # Held-out sets: the training timbre and rate; other sample rates, every other clip in stereo; square waves.
@@ -95,3 +101,13 @@ def write_results(run_dir: Path, report: dict, markdown: str) -> None:
     (run_dir / "results.md").write_text(markdown)
     print(markdown)
     print(f"written to {run_dir / 'results.md'} and results.json")
+
+
+def run_and_write(script: str, run: Callable[[Path], dict], table: Callable[[dict, str, str], str]) -> None:
+    """A benchmark's main: `run` it in Hydra's run folder (a user's error is one line and exit 1), then
+    write its results there with `table` of the report, the command that reproduces it and the hardware."""
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    with exit_on_user_error():
+        report = run(run_dir)
+    command = shlex.join(["python", f"benchmarks/{script}", *sys.argv[1:]])
+    write_results(run_dir, report, table(report, command, hardware()))

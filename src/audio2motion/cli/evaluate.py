@@ -24,6 +24,7 @@ from audio2motion import load_model
 from audio2motion.atomic import atomic_write
 from audio2motion.cli import CONFIG_PATH
 from audio2motion.data.datamodule import MotionDataModule
+from audio2motion.data.folder import SPLITS
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.evaluation import (
     ScoredClip,
@@ -34,7 +35,7 @@ from audio2motion.evaluation import (
     report_markdown,
 )
 from audio2motion.evaluation.generated import generated_rate, read_generated
-from audio2motion.evaluation.pool import SPLITS, reference_pool
+from audio2motion.evaluation.pool import reference_pool
 from audio2motion.hardware import hardware
 from audio2motion.inference import MotionGenerator
 

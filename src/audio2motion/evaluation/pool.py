@@ -12,13 +12,13 @@ import numpy as np
 from audio2motion.atomic import atomic_write
 from audio2motion.data.cache import cache_key
 from audio2motion.data.datamodule import MotionDataModule
+from audio2motion.data.folder import SPLITS
 from audio2motion.evaluation.protocol import Protocol
 from audio2motion.evaluation.scores import ScoredMotion, aist_joints, set_features
 from audio2motion.motion.layout import skeleton_of
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "val", "test")
 Pool = tuple[np.ndarray, np.ndarray] | None  # kinetic [N, K] and geometric [N, 32] features
 
 

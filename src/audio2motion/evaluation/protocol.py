@@ -8,6 +8,13 @@ BEAT_FRAMES = {"bailando": 60.0, "edge": 30.0}  # the frame rate the 5- and 3-fr
 PUBLISHED_SECONDS = 20.0  # calc_and_save_feats keeps a generated clip's first 1200 frames at 60 fps
 
 
+def beat_windows(frames: str) -> tuple[float, float]:
+    """Bailando's Gaussian of 5 frames on the motion's speed and its sigma of 3 frames between music and
+    motion beats, in seconds at the frame rate of `frames` (bailando or edge)."""
+    rate = BEAT_FRAMES[frames]
+    return 5 / rate, 3 / rate
+
+
 @dataclass(frozen=True)
 class Protocol:
     name: str
@@ -17,10 +24,7 @@ class Protocol:
 
     @property
     def beat_windows(self) -> tuple[float, float]:
-        """Bailando's Gaussian of 5 frames on the motion's speed and its sigma of 3 frames between music
-        and motion beats, in seconds at the windows' frame rate."""
-        rate = BEAT_FRAMES[self.beat_frames]
-        return 5 / rate, 3 / rate
+        return beat_windows(self.beat_frames)
 
     def describe(self) -> str:
         """One paragraph for report.md: what the numbers are and which tables they compare with."""

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from audio2motion.evaluation.protocol import Protocol
+from audio2motion.evaluation.protocol import Protocol, beat_windows
 from audio2motion.metrics import (
     FEATURE_FPS,
     UPPER_BODY,
@@ -50,7 +50,6 @@ EMAGE_FPS = 30.0  # BEAT2's, at which EMAGE scores BC and L1div
 # EMAGE sums these over the frames of all test sequences: a mean over clips weighted by their length
 FRAME_WEIGHTED = ("beat_consistency", "l1_diversity")
 PFC_FEET = ("left_ankle", "left_foot", "right_ankle", "right_foot")  # EDGE's order: SMPL 7, 10, 8, 11
-BAILANDO_WINDOWS = (5 / 60, 3 / 60)  # seconds: speed smoothing and beat sigma, 5 and 3 frames at 60 fps
 
 
 @dataclass(frozen=True)
@@ -156,14 +155,14 @@ def position_scores(
     music: np.ndarray,
     speech: np.ndarray,
     mean_speed: np.ndarray | None,
-    beat_windows: tuple[float, float] = BAILANDO_WINDOWS,
+    windows: tuple[float, float] = beat_windows("bailando"),
 ) -> dict[str, float]:
     """The measures of joint positions `[T, J, 3]` of `skeleton` at `fps`: beat alignment against the
-    music's beat frames (speed smoothing and sigma in seconds, `beat_windows`), jerk, foot skating, PFC
+    music's beat frames (speed smoothing and sigma in seconds, `windows`), jerk, foot skating, PFC
     (NaN without EDGE's foot joints), L1 diversity and beat consistency against the speech's onset times
     (NaN without EMAGE's upper body; `mean_speed` `[J]` as in clip_scores)."""
     feet = [skeleton.joints.index(foot) for foot in skeleton.feet]
-    smooth, sigma = beat_windows
+    smooth, sigma = windows
     scores = {
         "beat_alignment": beat_alignment(music, motion_beats(positions, fps, smooth), fps, sigma),
         "jerk": jerk(positions, fps),
