@@ -9,8 +9,6 @@ scored split and named after it:
 `.pkl` and `.npy` hold no frame rate: `generated_fps=` gives it. Files of other suffixes are not read.
 """
 
-import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +16,11 @@ import numpy as np
 from audio2motion.data.aistpp import read_motion_pickle
 from audio2motion.errors import InputError
 from audio2motion.evaluation.scores import ScoredMotion
+from audio2motion.inference.batch import UNREADABLE
+from audio2motion.inference.batch import read_motion as read_motion_file
 from audio2motion.motion.layout import channel_mismatch, skeleton_of
 
 SUFFIXES = (".npz", ".pkl", ".npy")
-# what numpy raises on a file that is not the array or archive it should be
-UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
 
 
 def files_by_clip(folder: Path) -> dict[str, list[Path]]:
@@ -103,12 +101,9 @@ def read_motion(path: Path, layout: dict, reader) -> ScoredMotion:
     """One file's motion (see the module's docstring); InputError naming the file."""
     skeleton, fps = skeleton_of(layout), float(layout["fps"])
     if path.suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                channels = np.asarray(data["motion"], dtype=np.float32)
-                names = [str(name) for name in json.loads(str(data["layout"]))["channels"]]
-        except UNREADABLE as err:
-            raise InputError(f"{path}: not an .npz as infer.py writes it ({err or 'empty'})") from err
+        channels, names = read_motion_file(path)
+        if names is None:
+            raise InputError(f"{path}: an .npz without the `layout` that infer.py writes")
         mismatch = channel_mismatch(names, layout["channels"], "the data set")
         if mismatch or channels.ndim != 2 or channels.shape[1] != len(names):
             raise InputError(f"{path}: {mismatch or f'motion of shape {list(channels.shape)}'}")

@@ -5,6 +5,7 @@ reported on one line while the rest go on, and outputs already there skipped."""
 import json
 import sys
 import time
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from audio2motion.motion.bvh import bvh_text
 from audio2motion.motion.layout import channel_mismatch
 
 FORMATS = ("npz", "bvh")
+# what numpy raises on a file that is not the array or archive it should be (an empty one: EOFError)
+UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
 
 
 def read_motion(path: Path) -> tuple[np.ndarray, list[str] | None]:
@@ -35,10 +38,14 @@ def read_motion(path: Path) -> tuple[np.ndarray, list[str] | None]:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             return np.asarray(data, dtype=np.float32), None
-        channels = json.loads(str(data["layout"]))["channels"] if "layout" in data.files else None
+        layout = json.loads(str(data["layout"])) if "layout" in data.files else None
+        # names as strings, so that channels that are not a list are this file's error, not a traceback
+        channels = None if layout is None else [str(name) for name in layout["channels"]]
         return np.asarray(data["motion"], dtype=np.float32), channels
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise InputError(f"{path}: not a motion .npz (with `motion`) or .npy array ({err})") from err
+    except UNREADABLE as err:
+        raise InputError(
+            f"{path}: not a motion .npz (with `motion`) or .npy array ({err or 'empty'})"
+        ) from err
 
 
 def audio_files(source: Path) -> list[Path]:
