@@ -5,7 +5,8 @@ Writes `out/NAME.npz` holding `motion` float32 `[T, D]`, `fps`, `source` (the au
 `layout` (JSON: channel names and groups, fps, skeleton; see audio2motion/motion/layout.py), or with
 `format=bvh` (models of a skeleton layout) `out/NAME.bvh`. Diffusion models write `num_samples` motions,
 `out/NAME_K.npz` for K = 0 .. num_samples - 1 when there are several, and take `seed`, `sampling.*` and
-`edit.*` (keep parts of a given motion and fill in the rest). `render=true` adds videos.
+`edit.*` (keep parts of a given motion and fill in the rest). `render=true` adds videos, `viewer=true` a
+web page `out/NAME.html` that plays the motion (the samples side by side) with its sound.
 A file that fails is reported on one line and the rest go on; the exit code is 1 if any failed.
 """
 
@@ -19,15 +20,15 @@ from omegaconf import DictConfig, OmegaConf
 from audio2motion.cli import CONFIG_PATH
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.inference import load_model
-from audio2motion.inference.batch import FORMATS, Edit, Render, audio_files, infer_files
+from audio2motion.inference.batch import FORMATS, Edit, Render, Viewer, audio_files, infer_files
 
-# `render=true`: Hydra cannot set the node `render` (its settings) to a boolean, so the switch is
-# rewritten to `render.enabled=...` before Hydra reads the command line.
-RENDER_SWITCH = re.compile(r"render=(true|false)", re.IGNORECASE)
+# `render=true`, `viewer=true`: Hydra cannot set a node of settings to a boolean, so the switch is
+# rewritten to `render.enabled=...` (`viewer.enabled=...`) before Hydra reads the command line.
+SWITCH = re.compile(r"(render|viewer)=(true|false)", re.IGNORECASE)
 
 
 def main() -> None:
-    sys.argv = [f"render.enabled={m[1]}" if (m := RENDER_SWITCH.fullmatch(arg)) else arg for arg in sys.argv]
+    sys.argv = [f"{m[1]}.enabled={m[2]}" if (m := SWITCH.fullmatch(arg)) else arg for arg in sys.argv]
     infer()
 
 
@@ -38,6 +39,8 @@ def infer(cfg: DictConfig) -> None:
             raise InputError(f"overlap={cfg.overlap}: must be 0 or more frames")
         if cfg.format not in FORMATS:
             raise InputError(f"format={cfg.format}: must be one of {', '.join(FORMATS)}")
+        if not 0 <= cfg.viewer.audio_compression <= 1:
+            raise InputError(f"viewer.audio_compression={cfg.viewer.audio_compression}: must be from 0 to 1")
         if cfg.num_samples < 1:
             raise InputError(f"num_samples={cfg.num_samples}: must be 1 or more")
         generator = load_model(cfg.ckpt, device=cfg.device)
@@ -85,6 +88,7 @@ def infer(cfg: DictConfig) -> None:
         sampling=sampling,
         edit=edit,
         render=Render(**{k: v for k, v in render.items() if k != "enabled"}) if render["enabled"] else None,
+        viewer=Viewer(cfg.viewer.audio_compression) if cfg.viewer.enabled else None,
         progress=cfg.progress,
     )
     if counts["failed"]:

@@ -101,9 +101,10 @@ def read_motion(path: Path, layout: dict, reader) -> ScoredMotion:
     """One file's motion (see the module's docstring); InputError naming the file."""
     skeleton, fps = skeleton_of(layout), float(layout["fps"])
     if path.suffix == ".npz":
-        channels, names = read_motion_file(path)
-        if names is None:
+        channels, file_layout = read_motion_file(path)
+        if file_layout is None:
             raise InputError(f"{path}: an .npz without the `layout` that infer.py writes")
+        names = file_layout["channels"]
         mismatch = channel_mismatch(names, layout["channels"], "the data set")
         if mismatch or channels.ndim != 2 or channels.shape[1] != len(names):
             raise InputError(f"{path}: {mismatch or f'motion of shape {list(channels.shape)}'}")

@@ -15,33 +15,32 @@ import torch
 from tqdm import tqdm
 
 from audio2motion.atomic import atomic_write
-from audio2motion.audio_io import is_audio_file
+from audio2motion.audio_io import is_audio_file, load_audio
 from audio2motion.editing import check_motion, edit_constraints
 from audio2motion.errors import InputError
 from audio2motion.inference.generator import MotionGenerator
 from audio2motion.motion.bvh import bvh_text
 from audio2motion.motion.layout import channel_mismatch
+from audio2motion.viewer import motion_track, write_page
 
 FORMATS = ("npz", "bvh")
 # what numpy raises on a file that is not the array or archive it should be (an empty one: EOFError)
 UNREADABLE = (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile)
 
 
-def read_motion(path: Path) -> tuple[np.ndarray, list[str] | None]:
-    """`[T, D]` from an .npz that inference wrote (its `motion`) or an .npy array, and the channel names
-    of the .npz's `layout` (None for an .npy, or an .npz without one)."""
+def read_motion(path: Path) -> tuple[np.ndarray, dict | None]:
+    """`[T, D]` from an .npz that inference wrote (its `motion`) or an .npy array, and the .npz's `layout`
+    (None for an .npy, or an .npz without one), its channel names checked to be a list of names."""
     if path.suffix not in (".npz", ".npy"):
-        raise InputError(
-            f"{path}: edit.motion takes an .npz as infer.py writes (its `motion`) or an .npy array"
-        )
+        raise InputError(f"{path}: not a motion file (an .npz as infer.py writes, or an .npy array)")
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             return np.asarray(data, dtype=np.float32), None
         layout = json.loads(str(data["layout"])) if "layout" in data.files else None
-        # names as strings, so that channels that are not a list are this file's error, not a traceback
-        channels = None if layout is None else [str(name) for name in layout["channels"]]
-        return np.asarray(data["motion"], dtype=np.float32), channels
+        if layout is not None:  # names as strings: channels that are not a list are this file's error
+            layout["channels"] = [str(name) for name in layout["channels"]]
+        return np.asarray(data["motion"], dtype=np.float32), layout
     except UNREADABLE as err:
         raise InputError(
             f"{path}: not a motion .npz (with `motion`) or .npy array ({err or 'empty'})"
@@ -73,14 +72,13 @@ class Edit:
     @classmethod
     def read(cls, path: Path, layout: dict, **keep) -> "Edit":
         """The motion file at `path`, checked against the model's `layout`; InputError naming it."""
-        motion, channels = read_motion(path)
+        motion, file_layout = read_motion(path)
         try:
             check_motion(motion, layout)
         except ValueError as err:
             raise InputError(f"{path}: {err}") from err
-        mismatch = (
-            channel_mismatch(channels, layout["channels"], "the model") if channels is not None else None
-        )
+        channels = None if file_layout is None else file_layout["channels"]
+        mismatch = None if channels is None else channel_mismatch(channels, layout["channels"], "the model")
         if mismatch:
             raise InputError(f"{path}: {mismatch}")
         return cls(path, motion, **keep)
@@ -104,6 +102,37 @@ class Render:
     preview_seconds: float
     preview_fps: float
     preview_size: int
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """NAME.html beside each motion file: a web page that plays the motion (the samples side by side)
+    with its sound (settings and their defaults: conf/infer.yaml's `viewer`)."""
+
+    audio_compression: float
+
+
+def write_viewer(
+    path: Path,
+    audio: Path,
+    motions: list[np.ndarray],
+    seeds: list[int],
+    generator: MotionGenerator,
+    viewer: Viewer,
+) -> None:
+    """The page `path` of `motions` (one per seed) generated for `audio`."""
+    labels = (
+        [audio.stem] if len(motions) == 1 else [f"sample {k} (seed {seed})" for k, seed in enumerate(seeds)]
+    )
+    tracks = [
+        motion_track(label, motion, generator.layout) for label, motion in zip(labels, motions, strict=True)
+    ]
+    try:
+        write_page(
+            path, tracks, generator.fps, audio.name, load_audio(audio), compression=viewer.audio_compression
+        )
+    except OSError as err:  # a full disk
+        raise InputError(f"{audio}: could not write the page {path} ({err})") from err
 
 
 def write_motion(
@@ -147,12 +176,14 @@ def infer_files(
     sampling: dict | None = None,
     edit: Edit | None = None,
     render: Render | None = None,
+    viewer: Viewer | None = None,
     progress: bool = True,
 ) -> Counter:
     """Motion for each audio file into `out` (which exists): `NAME.FORMAT`, or `NAME_K.FORMAT` for the
     K = 0 .. num_samples - 1 samples (seeds seed + K) of a diffusion model. Outputs already there are
-    skipped unless `overwrite`. One line per file (stdout; failures as `error: ...` on stderr) and a
-    summary; returns the counts of `done`, `skipped` and `failed` files."""
+    skipped unless `overwrite`. With `viewer`, `NAME.html` plays them with the audio. One line per file
+    (stdout; failures as `error: ...` on stderr) and a summary; returns the counts of `done`, `skipped`
+    and `failed` files."""
     counts, written, seconds, started = Counter(), {}, 0.0, time.perf_counter()
     bar = tqdm(files, unit="file", file=sys.stderr, disable=len(files) < 2 or not progress)
     for file in bar:
@@ -172,11 +203,20 @@ def infer_files(
                 continue
             features = generator.features_file(file)  # [T, F]
             constraints = None if edit is None else edit.constraints(features.shape[0], generator.layout)
-            for k, path in enumerate(targets):
-                motion = generator.motion_from_features(
-                    features, overlap, seed=seed + k, constraints=constraints, sampling=sampling
+            seeds = [seed + k for k in range(len(targets))]
+            motions = [
+                generator.motion_from_features(
+                    features, overlap, seed=s, constraints=constraints, sampling=sampling
                 )
-                values = motion.values.cpu().numpy()  # [T, D]
+                .values.cpu()
+                .numpy()  # [T, D]
+                for s in seeds
+            ]
+            if (
+                viewer is not None
+            ):  # first, as videos: a failed page leaves no motion file, so a rerun redoes both
+                write_viewer(out / f"{file.stem}.html", file, motions, seeds, generator, viewer)
+            for path, values in zip(targets, motions, strict=True):
                 write_motion(path, values, file, generator, render)
             counts["done"] += 1
             seconds += values.shape[0] / generator.fps
