@@ -113,3 +113,16 @@ def pytest_collection_modifyitems(items):
 def trained_run(tmp_path_factory) -> Path:
     """RUN_DIR of a short `experiment=tiny` training on a freshly generated synthetic set."""
     return tiny_run(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="session")
+def browser_context():
+    """A headless Chromium (tests/browser.py) for this test process; pages open in it."""
+    from browser import CHROMIUM_FLAGS, chromium
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1000, "height": 640})
+        yield context
+        browser.close()

@@ -6,10 +6,14 @@ import re
 
 import numpy as np
 import pytest
+import torch
+from browser import Opened
 from conftest import run_script
 from test_datasets import SMALL, write_aistpp
 
+from audio2motion.data.aistpp import AistppReader
 from audio2motion.evaluation import METRICS, SOURCES
+from audio2motion.motion.layout import joint_positions
 
 pytestmark = pytest.mark.slow  # every test trains a model or runs scripts/evaluate.py
 
@@ -105,9 +109,37 @@ def test_report_of_an_aistpp_model_has_every_measure(aistpp_run, tmp_path):
         assert f"| {key} | " in page
 
 
+def test_each_clip_gets_a_page_of_the_generated_motion_beside_the_truth(
+    aistpp_run, tmp_path, browser_context
+):
+    root, ckpt = aistpp_run
+    report, page = evaluate(ckpt, tmp_path / "eval", "data=aistpp", f"data.root={root}")
+    assert report["pages"] == {name: f"pages/{name}.html" for name in NAMES[5:]}
+    assert all(f"[{name}](pages/{name}.html)" in page for name in NAMES[5:])
+    reader = AistppReader()
+    pairs, _ = reader.pairs(root)
+    truth = reader.motion(pairs[NAMES[5]], 30)
+    layout = reader.layout(root, 30, truth.shape[1])
+    opened = Opened(browser_context, tmp_path / "eval" / report["pages"][NAMES[5]], "#t=1.5")
+    assert opened.value("viewer.panels.map(p => [p.label, p.frames])") == [
+        ["generated", 90],
+        ["ground truth", 90],
+    ]
+    # over the dance's 3 s, with its music cut there (the music runs 2.5 s past it)
+    assert opened.value("viewer.audio.duration") == pytest.approx(3.0, abs=0.01)
+    generated, shown = opened.drawn(45)
+    expected = joint_positions(torch.from_numpy(truth), layout)[45].numpy()
+    np.testing.assert_allclose(shown["joints"], expected, atol=1e-3)
+    assert np.abs(np.array(generated["joints"]) - expected).max() > 0.01  # a two-epoch model's own motion
+    assert opened.errors == []
+
+
 def test_a_test_split_of_one_clip_leaves_the_set_measures_null_and_says_why(aistpp_run, tmp_path):
     root, ckpt = aistpp_run
-    report, page = evaluate(ckpt, tmp_path / "eval", "data=aistpp", f"data.root={root}", "split=val")
+    report, page = evaluate(
+        ckpt, tmp_path / "eval", "data=aistpp", f"data.root={root}", "split=val", "viewer=false"
+    )
+    assert "pages" not in report and "Watch" not in page and not (tmp_path / "eval" / "pages").exists()
     assert report["settings"]["clips"] == 1
     for key in ("fid_k", "fid_g", "diversity"):
         assert all(report["metrics"][s][key] is None for s in SOURCES)

@@ -1,6 +1,7 @@
 """What TensorBoard shows after a two-epoch run, and scripts/plot_run.py's pictures of it."""
 
 import pytest
+from browser import Opened
 from conftest import run_script, tiny_run
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -45,6 +46,26 @@ def test_every_tag_is_there_after_two_epochs(run_dir):
     clip = audio["val/audio"]
     assert len(clip) == 2 and clip[0].sample_rate == 16000
     assert clip[0].length_frames == 16000 * 6  # the tiny set's 6 s clips: all of the first val clip
+
+
+def test_each_logged_validation_writes_a_page_that_tensorboard_names(run_dir, browser_context):
+    pages = sorted((run_dir / "tensorboard" / "viewer").glob("val_step*.html"))
+    assert len(pages) == 2  # as many as val/motion's steps
+    texts = []
+    for path in sorted((run_dir / "tensorboard").glob("events.out.tfevents.*")):
+        events = EventAccumulator(str(path), size_guidance={"tensors": 0})
+        events.Reload()
+        if "val/viewer/text_summary" in events.Tags()["tensors"]:  # add_text's tag
+            texts += [
+                event.tensor_proto.string_val[0].decode()
+                for event in events.Tensors("val/viewer/text_summary")
+            ]
+    assert texts == [f"Open in a browser: `{page.resolve()}`" for page in pages]
+    opened = Opened(browser_context, pages[-1], "#t=2")
+    assert opened.value("viewer.panels.map(p => p.label)") == ["predicted", "truth"]
+    assert opened.value("viewer.audio.duration") == pytest.approx(6.0, abs=0.01)  # the clip's 6 s
+    assert all(len(drawn["values"]) > 0 for drawn in opened.drawn(2 * 30))
+    assert opened.errors == []
 
 
 def test_a_run_shorter_than_the_logging_interval_still_logs_train_loss_and_learning_rate(tmp_path):

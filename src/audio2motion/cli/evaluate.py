@@ -9,6 +9,7 @@ conf/evaluate.yaml and docs/evaluation.md.
 """
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 from audio2motion import load_model
 from audio2motion.atomic import atomic_write
-from audio2motion.cli import CONFIG_PATH
+from audio2motion.cli import CONFIG_PATH, with_switches
 from audio2motion.data.datamodule import MotionDataModule
 from audio2motion.data.folder import SPLITS
 from audio2motion.errors import InputError, exit_on_user_error
@@ -38,6 +39,8 @@ from audio2motion.evaluation.generated import generated_rate, read_generated
 from audio2motion.evaluation.pool import reference_pool
 from audio2motion.hardware import hardware
 from audio2motion.inference import MotionGenerator
+from audio2motion.motion.layout import skeleton_of
+from audio2motion.viewer import figure_track, motion_track, write_page
 
 
 def split_names(split) -> list[str]:
@@ -77,8 +80,34 @@ def generate(
     return generated
 
 
-def score(cfg: DictConfig) -> dict:
-    """The report of evaluate.yaml's settings `cfg` (what report.json holds); InputError for bad input."""
+def write_pages(
+    folder: Path, datamodule: MotionDataModule, clips: list, generated: list[ScoredMotion], compression: float
+) -> dict[str, str]:
+    """`folder/pages/NAME.html` for each clip: the generated motion beside the ground truth over the
+    truth's time, with the clip's sound; {clip name: the page's path in `folder`}."""
+    layout, pages = datamodule.layout, {}
+    fps, skeleton = layout["fps"], skeleton_of(layout)
+    for clip, motion in zip(clips, generated, strict=True):
+        frames, note = len(clip.motion), ""
+        if motion.channels is not None:
+            made = motion_track("generated", motion.channels[:frames], layout)
+        else:  # joint positions alone (.npy files)
+            made = figure_track("generated", motion.positions[:frames], skeleton, None)
+        try:
+            waveform, sample_rate = datamodule.clip_audio(clip.name)
+            audio = (waveform[:, : int(np.ceil(frames / fps * sample_rate))], sample_rate)
+        except InputError as err:  # clips from data.cache_dir whose audio files are gone since
+            audio, note = None, f"no sound: {err}"
+        truth = motion_track("ground truth", clip.motion.numpy(), layout)
+        page = Path("pages") / f"{clip.name}.html"
+        write_page(folder / page, [made, truth], fps, clip.name, audio, note, compression)
+        pages[clip.name] = page.as_posix()
+    return pages
+
+
+def score(cfg: DictConfig, pages: Path | None = None) -> dict:
+    """The report of evaluate.yaml's settings `cfg` (what report.json holds); InputError for bad input.
+    With `pages` (a folder), a web page for each clip too (see write_pages)."""
     started = time.perf_counter()
     try:
         protocol = protocol_of(cfg.protocol, cfg.beat_alignment.frames)
@@ -141,6 +170,8 @@ def score(cfg: DictConfig) -> dict:
         pool,
         progress=cfg.progress,
     )
+    if pages is not None:
+        report["pages"] = write_pages(pages, datamodule, clips, generated, cfg.viewer.audio_compression)
     return {
         "settings": {
             "ckpt": None if cfg.ckpt is None else str(cfg.ckpt),
@@ -162,11 +193,16 @@ def score(cfg: DictConfig) -> dict:
     }
 
 
+def main() -> None:
+    sys.argv = with_switches(sys.argv, "viewer")
+    evaluate_and_report()
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="evaluate")
-def main(cfg: DictConfig) -> None:
-    with exit_on_user_error():
-        report = score(cfg)
+def evaluate_and_report(cfg: DictConfig) -> None:
     out = Path(HydraConfig.get().runtime.output_dir)
+    with exit_on_user_error():
+        report = score(cfg, out if cfg.viewer.enabled else None)
     with atomic_write(out / "report.json") as handle:
         handle.write(json.dumps(report, indent=2, allow_nan=False).encode())
     with atomic_write(out / "report.md") as handle:

@@ -10,25 +10,20 @@ web page `out/NAME.html` that plays the motion (the samples side by side) with i
 A file that fails is reported on one line and the rest go on; the exit code is 1 if any failed.
 """
 
-import re
 import sys
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-from audio2motion.cli import CONFIG_PATH
+from audio2motion.cli import CONFIG_PATH, with_switches
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.inference import load_model
 from audio2motion.inference.batch import FORMATS, Edit, Render, Viewer, audio_files, infer_files
 
-# `render=true`, `viewer=true`: Hydra cannot set a node of settings to a boolean, so the switch is
-# rewritten to `render.enabled=...` (`viewer.enabled=...`) before Hydra reads the command line.
-SWITCH = re.compile(r"(render|viewer)=(true|false)", re.IGNORECASE)
-
 
 def main() -> None:
-    sys.argv = [f"{m[1]}.enabled={m[2]}" if (m := SWITCH.fullmatch(arg)) else arg for arg in sys.argv]
+    sys.argv = with_switches(sys.argv, "render", "viewer")
     infer()
 
 

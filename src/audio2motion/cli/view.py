@@ -185,7 +185,6 @@ def view(cfg: DictConfig) -> None:
         if out.is_dir():
             raise InputError(f"out={out}: a folder; give the page's file name (page.html)")
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
             write_page(out, **page)
         except OSError as err:
             raise InputError(f"out={out}: cannot write the page ({err.strerror or err})") from err

@@ -28,6 +28,9 @@ def report_markdown(report: dict) -> str:
                 lines.append(f"| diversity ({part}) | " + " | ".join(cells) + " |")
         else:
             lines.append(f"| {key} | " + " | ".join(format_value(v) for v in values) + " |")
+    if report.get("pages"):
+        links = ", ".join(f"[{name}]({page})" for name, page in report["pages"].items())
+        lines += ["", f"Watch and hear each clip, the generated motion beside the ground truth: {links}."]
     lines += ["", DEFINITIONS]
     if report["notes"]:
         lines += ["", "Empty cells:"] + [f"- {key}: {why}" for key, why in report["notes"].items()]

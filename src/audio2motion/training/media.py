@@ -1,6 +1,7 @@
 """TensorBoard pictures and sound of one validation clip while training runs, to look and listen."""
 
 import logging
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -9,6 +10,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from audio2motion.errors import InputError
 from audio2motion.plots import channel_figure, motion_strip
+from audio2motion.viewer import motion_track, write_page
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +20,9 @@ class ValidationMedia(L.Callback):
     validation clip `clip` (its first `seconds`; one training window for models with attention, which
     inference runs window by window): `val/channels`, a figure of predicted against true channels over
     time; `val/motion`, `frames` frames of the predicted motion over the truth, drawn as the videos draw
-    them (a stick figure for skeleton layouts); and `val/audio`, the clip's sound, at the same step."""
+    them (a stick figure for skeleton layouts); `val/audio`, the clip's sound, at the same step; and with
+    `viewer`, a web page that plays the prediction beside the truth with the sound,
+    `LOG_DIR/viewer/val_stepSTEP.html`, its path in the text `val/viewer`."""
 
     def __init__(
         self,
@@ -28,13 +32,18 @@ class ValidationMedia(L.Callback):
         channels: int = 6,
         frames: int = 8,
         frame_size: int = 160,
+        viewer: bool = True,
+        audio_compression: float = 0.6,
     ):
         if every_n_validations < 1:
             raise ValueError(f"every_n_validations must be at least 1, got {every_n_validations}")
+        if not 0 <= audio_compression <= 1:
+            raise ValueError(f"audio_compression must be from 0 to 1, got {audio_compression}")
         self.every_n_validations, self.clip, self.seconds = every_n_validations, clip, seconds
         self.validations = 0  # of this process's training, sanity check not counted
         self.sound: tuple[torch.Tensor, int] | None = None  # the clip's audio, read once
         self.channels, self.frames, self.frame_size = channels, frames, frame_size
+        self.viewer, self.audio_compression = viewer, audio_compression
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.state.fn != TrainerFn.FITTING or trainer.sanity_checking or not trainer.is_global_zero:
@@ -69,9 +78,25 @@ class ValidationMedia(L.Callback):
         if self.sound is None:
             try:  # clips may come from the feature cache, their audio files gone since
                 waveform, sample_rate = trainer.datamodule.clip_audio(clip.name)
+                mono = waveform.float().mean(0)[: round(frames / layout["fps"] * sample_rate)].clamp(-1, 1)
+                self.sound = mono, sample_rate
             except (InputError, KeyError) as err:
                 log.warning("val/audio left out: the audio of clip %s cannot be read (%s)", clip.name, err)
-                return
-            mono = waveform.float().mean(0)[: round(frames / layout["fps"] * sample_rate)].clamp(-1, 1)
-            self.sound = mono, sample_rate
-        writer.add_audio("val/audio", self.sound[0][None], step, sample_rate=self.sound[1])
+        if self.sound is not None:
+            writer.add_audio("val/audio", self.sound[0][None], step, sample_rate=self.sound[1])
+        if self.viewer:
+            page = Path(loggers[0].log_dir) / "viewer" / f"val_step{step:07d}.html"
+            tracks = [
+                motion_track("predicted", pred, layout),
+                motion_track("truth", truth, layout),
+            ]
+            sound = None if self.sound is None else (self.sound[0][None], self.sound[1])
+            write_page(
+                page,
+                tracks,
+                layout["fps"],
+                f"validation clip {clip.name}, step {step}",
+                sound,
+                compression=self.audio_compression,
+            )
+            writer.add_text("val/viewer", f"Open in a browser: `{page.resolve()}`", step)

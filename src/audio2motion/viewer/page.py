@@ -143,7 +143,8 @@ def page_html(
 
 
 def write_page(path: Path, *args, **kwargs) -> None:
-    """`path` (.html) with page_html(*args, **kwargs), whole or not at all."""
+    """`path` (.html) with page_html(*args, **kwargs), whole or not at all; its folder is made."""
     text = page_html(*args, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(path) as handle:
         handle.write(text.encode())

@@ -290,7 +290,8 @@ class ChannelPanel extends Panel {
     g.moveTo(x, 0);
     g.lineTo(x, height);
     g.stroke();
-    this.drawn = { frame: t, cursor: x, channels: this.names.length };
+    const count = this.names.length;
+    this.drawn = { frame: t, cursor: x, values: Array.from(this.values.subarray(t * count, (t + 1) * count)) };
   }
 
   showName(event) {
@@ -413,7 +414,7 @@ for (const figure of figures) {
 
 // What tests and scripts read: the clock, and each panel's last drawing.
 window.viewer = {
-  ready: false, panels, camera, seek, toggle,
+  ready: false, panels, camera, audio, seek, toggle,
   time: () => clock.time(),
   playing: () => clock.playing(),
 };

@@ -1,0 +1,64 @@
+"""A real browser for the viewer's tests: Debian's Chromium (`apt install chromium`, as .ci/run does)
+driven headless by Playwright, with the flags that keep it off the network."""
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+LOCAL = ("file:", "blob:", "data:")  # what a self-contained page may load
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "no chromium: the viewer's tests need Debian's chromium package (apt install chromium)"
+    return path
+
+
+class Opened:
+    """A page opened from disk, with what it printed to the console and every address it asked for."""
+
+    def __init__(self, context, path: Path, hash_: str = ""):
+        self.page = context.new_page()
+        self.errors, self.requests = [], []
+        self.page.on(
+            "console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None
+        )
+        self.page.on("pageerror", lambda err: self.errors.append(str(err)))
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.page.goto(path.resolve().as_uri() + hash_)
+        self.page.wait_for_function("window.viewer && window.viewer.ready", timeout=20_000)
+
+    def value(self, expression: str):
+        return self.page.evaluate(expression)
+
+    def drawn(self, frame: int) -> list[dict]:
+        """Every panel's last drawing, once each shows `frame`."""
+        self.page.wait_for_function(
+            f"viewer.panels.every(p => p.drawn && p.drawn.frame === Math.min({frame}, p.frames - 1))",
+            timeout=10_000,
+        )
+        return self.value("viewer.panels.map(p => p.drawn)")
+
+    def go(self, hash_: str) -> None:
+        """Another #t= in the address, as a link would open it."""
+        self.page.evaluate(f"location.hash = {hash_!r}")
+
+    def picture(self, panel: int = 0) -> np.ndarray:
+        """The panel's canvas as the screen shows it, `[H, W, 3]` uint8."""
+        shot = self.page.locator("canvas").nth(panel).screenshot()
+        return np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
+
+    def outside_requests(self) -> list[str]:
+        return [url for url in self.requests if not url.startswith(LOCAL)]
