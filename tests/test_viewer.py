@@ -9,33 +9,18 @@ import pytest
 import soundfile
 import torch
 from browser import Opened
-from conftest import TESTS, infer, run_script, tone_mix
+from conftest import ROOT, TESTS, infer, run_script, tone_mix
 from test_datasets import write_beat2
+from viewer import dancing, drum_music
 
 from audio2motion.data.beat2 import Beat2Reader
-from audio2motion.motion.layout import axis_angle_channels, joint_positions, plain_layout, skeleton_layout
+from audio2motion.motion.layout import joint_positions, plain_layout
 from audio2motion.motion.skeleton import SMPL, SMPLX_BODY_HANDS
 from audio2motion.viewer import motion_track, page_html, write_page
 
 FPS, SECONDS, RATE = 30, 10.0, 48000
+TAKE = ROOT.parent / "shared" / "realdata" / "beat2" / "smplxflame_30" / "2_scott_0_1_1.npz"
 LEFT, RIGHT, INK, CURSOR = (43, 108, 176), (217, 72, 15), (30, 60, 110), (200, 40, 40)  # viewer.js's
-
-
-def dancing(skeleton, seconds: float = SECONDS, seed: int = 0) -> tuple[np.ndarray, dict]:
-    """Motion `[T, D]` of `skeleton` with foot contacts: every joint sways at its own pace, the root walks
-    along x at 0.3 m/s; the left feet touch the ground in the first half of each second, the right in the
-    second."""
-    rng = np.random.default_rng(seed)
-    layout = skeleton_layout(FPS, skeleton, contacts=True)
-    t = np.arange(int(seconds * FPS))[:, None] / FPS
-    joints = len(skeleton.joints)
-    poses = 0.5 * np.sin(
-        2 * math.pi * rng.uniform(0.2, 1.0, (1, 3 * joints)) * t + rng.uniform(0, 6, (1, 3 * joints))
-    )
-    root = np.concatenate([0.3 * t, 0.9 + 0 * t, 0.1 * np.sin(t)], axis=1)
-    left = (t % 1 < 0.5).astype(np.float32)
-    feet = np.concatenate([left if f.startswith("left") else 1 - left for f in skeleton.feet], axis=1)
-    return np.concatenate([root, axis_angle_channels(poses), feet], axis=1).astype(np.float32), layout
 
 
 def positions(motion: np.ndarray, layout: dict) -> np.ndarray:
@@ -49,7 +34,7 @@ def coloured(picture: np.ndarray, colour: tuple, tolerance: int = 40) -> int:
 
 @pytest.fixture(scope="module")
 def figure_page(tmp_path_factory):
-    motion, layout = dancing(SMPL)
+    motion, layout = dancing(SMPL, SECONDS, FPS)
     path = tmp_path_factory.mktemp("viewer") / "dance.html"
     sound = torch.from_numpy(tone_mix(RATE, SECONDS, channels=2).T.copy())
     write_page(path, [motion_track("generated", motion, layout)], FPS, "dance", (sound, RATE))
@@ -161,14 +146,29 @@ def test_channels_page_draws_every_curve_a_cursor_and_names_on_hover(tmp_path, b
 
 
 def test_a_minute_of_stereo_music_and_a_52_joint_body_fit_in_3_mb():
-    motion, layout = dancing(SMPLX_BODY_HANDS, seconds=60.0)
-    rng = np.random.default_rng(0)
-    # tones under noise bursts, four to a second, as drums: harder to compress than tones alone
-    burst = np.exp(-((np.arange(60 * RATE) % (RATE // 4)) / (0.03 * RATE)))[:, None]
-    music = tone_mix(RATE, 60.0, channels=2) + 0.3 * burst * rng.standard_normal((60 * RATE, 2))
-    sound = torch.from_numpy(np.clip(music, -1, 1).T.astype(np.float32).copy())
+    motion, layout = dancing(SMPLX_BODY_HANDS, 60.0, FPS)
+    sound = drum_music(60.0, RATE)
     page = page_html([motion_track("generated", motion, layout)], FPS, "a minute", (sound, RATE))
     assert 1.0e6 < len(page.encode()) < 3.0e6
+
+
+@pytest.mark.slow  # benchmarks/viewer.py in a fresh interpreter (its own browser)
+@pytest.mark.skipif(not TAKE.is_file(), reason=f"no real capture at {TAKE} (shared/realdata beside it)")
+def test_viewer_benchmark_reports_sizes_and_drawing_times(tmp_path):
+    result = run_script(
+        "benchmarks/viewer.py", f"hydra.run.dir={tmp_path}", "seconds=2", "panels=[1,3]", "draws=20"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    pages = json.loads((tmp_path / "results.json").read_text())["pages"]
+    assert list(pages) == ["smpl_x1", "smpl_x3", "smplx_body_hands_x1", "smplx_body_hands_x3", "beat2_take"]
+    assert (
+        pages["beat2_take"]["seconds"] == pytest.approx(63.5, abs=0.1) and pages["beat2_take"]["joints"] == 22
+    )
+    for name, row in pages.items():
+        assert row["bytes"] == (tmp_path / f"{name}.html").stat().st_size
+    assert pages["smpl_x3"]["bytes"] > pages["smpl_x1"]["bytes"]  # two more motions
+    assert pages["smplx_body_hands_x1"]["draw_ms"] > 0 and "draw_ms" not in pages["smpl_x1"]
+    assert "| beat2_take | 22 | 1 | 63.5 |" in (tmp_path / "results.md").read_text()
 
 
 def motion_file(path, motion: np.ndarray, layout: dict):
@@ -182,7 +182,7 @@ def motion_file(path, motion: np.ndarray, layout: dict):
 @pytest.fixture(scope="module")
 def two_motions(tmp_path_factory):
     base = tmp_path_factory.mktemp("view")
-    (a, layout), (b, _) = dancing(SMPL, seed=1), dancing(SMPL, seed=2)
+    (a, layout), (b, _) = dancing(SMPL, SECONDS, FPS, seed=1), dancing(SMPL, SECONDS, FPS, seed=2)
     soundfile.write(base / "music.wav", tone_mix(RATE, SECONDS), RATE)
     return base, motion_file(base / "a.npz", a, layout), motion_file(base / "b.npz", b, layout), layout
 

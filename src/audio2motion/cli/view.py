@@ -19,6 +19,7 @@ from omegaconf import DictConfig, ListConfig
 
 from audio2motion.audio_io import load_audio
 from audio2motion.cli import CONFIG_PATH
+from audio2motion.data.folder import shared_frames
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.features import num_frames
 from audio2motion.inference import load_model
@@ -79,8 +80,8 @@ def motion_file(path: Path) -> Shown:
 
 
 def data_clip(cfg: DictConfig, fps: float | None) -> tuple[Shown, tuple[torch.Tensor, int]]:
-    """Clip `cfg.clip` of the data set `cfg.data` at `fps` (the data's own when None), and its sound
-    (cut to the motion where the reader trims the audio, as AIST++'s music runs past the dance)."""
+    """Clip `cfg.clip` of the data set `cfg.data` at `fps` (the data's own when None) and its sound, over
+    the time both cover, as training reads it (AIST++'s music runs past the dance)."""
     if cfg.get("data") is None:
         raise InputError(f"clip={cfg.clip}: name the data set too (data=aistpp data.root=DIR)")
     reader, root = instantiate(cfg.data.reader), Path(cfg.data.root)
@@ -92,10 +93,14 @@ def data_clip(cfg: DictConfig, fps: float | None) -> tuple[Shown, tuple[torch.Te
     pair = pairs[cfg.clip]
     motion = reader.motion(pair, fps)
     waveform, sample_rate = load_audio(pair.audio)
-    if reader.trims_audio:
-        waveform = waveform[:, : int(np.ceil(len(motion) / fps * sample_rate))]
+    audio_frames = num_frames(waveform.shape[1], sample_rate, fps)
+    frames = shared_frames(
+        pair, len(motion), audio_frames, fps, cfg.data.max_length_mismatch, reader.trims_audio
+    )
+    waveform = waveform[:, : int(np.ceil(frames / fps * sample_rate))]
     layout = reader.layout(root, fps, motion.shape[1])
-    return Shown(str(pair.motion), f"ground truth: {cfg.clip}", motion, layout), (waveform, sample_rate)
+    truth = Shown(str(pair.motion), f"ground truth: {cfg.clip}", motion[:frames], layout)
+    return truth, (waveform, sample_rate)
 
 
 def generated(cfg: DictConfig, audio: tuple[torch.Tensor, int]) -> list[Shown]:

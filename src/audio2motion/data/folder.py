@@ -186,12 +186,22 @@ def load_clip(
         features = featurizer(waveform, sample_rate)
     except ValueError as err:
         raise InputError(f"{pair.audio}: {err}") from err
-    mismatch = features.shape[0] - motion.shape[0]
+    frames = shared_frames(
+        pair, motion.shape[0], features.shape[0], featurizer.fps, max_length_mismatch, trims_audio
+    )
+    return Clip(pair.name, features[:frames], torch.from_numpy(motion[:frames]))
+
+
+def shared_frames(
+    pair: Pair, motion_frames: int, audio_frames: int, fps: float, max_length_mismatch: int, trims_audio: bool
+) -> int:
+    """The frames a pair's motion and audio both cover, when they differ by at most `max_length_mismatch`
+    (with `trims_audio`, audio that runs past the motion by any length); InputError naming the pair."""
+    mismatch = audio_frames - motion_frames
     mismatch = max(-mismatch, 0) if trims_audio else abs(mismatch)
     if mismatch > max_length_mismatch:
         raise InputError(
-            f"{pair.motion}: {motion.shape[0]} frames but its audio gives {features.shape[0]} at "
-            f"{featurizer.fps:g} fps (more than data.max_length_mismatch={max_length_mismatch} apart)"
+            f"{pair.motion}: {motion_frames} frames but its audio gives {audio_frames} at {fps:g} fps (more "
+            f"than data.max_length_mismatch={max_length_mismatch} apart)"
         )
-    frames = min(features.shape[0], motion.shape[0])
-    return Clip(pair.name, features[:frames], torch.from_numpy(motion[:frames]))
+    return min(audio_frames, motion_frames)

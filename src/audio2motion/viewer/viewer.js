@@ -312,7 +312,7 @@ class ChannelPanel extends Panel {
 const root = document.getElementById("panels");
 const panels = DATA.tracks.map((track) => (track.kind === "figure" ? new FigurePanel(track, root) : new ChannelPanel(track, root)));
 const figures = panels.filter((p) => p instanceof FigurePanel);
-if (figures.length) camera.distance = Math.max(2.5, 1.6 + 1.5 * figures[0].height);
+if (figures.length) camera.distance = Math.max(2, 1.0 + 1.3 * figures[0].height); // the body fills most of the height
 document.getElementById("note").textContent = DATA.note || "";
 
 let audio = null;
