@@ -13,6 +13,7 @@ from conftest import ROOT, TESTS, infer, run_script, tone_mix
 from test_datasets import write_beat2
 from viewer import dancing, drum_music
 
+from audio2motion import load_model
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.motion.layout import joint_positions, plain_layout
 from audio2motion.motion.skeleton import SMPL, SMPLX_BODY_HANDS
@@ -262,3 +263,25 @@ def test_infer_viewer_writes_one_page_of_the_samples_with_their_sound(tmp_path, 
         span = np.ptp(motion, axis=0)
         np.testing.assert_allclose(drawn["values"], motion[75], atol=1e-4 * span.max())
     assert opened.errors == [] and opened.outside_requests() == []
+
+
+@pytest.mark.slow  # scripts/view.py in a fresh interpreter
+def test_view_generates_samples_of_a_checkpoint_as_infer_does(tmp_path, browser_context):
+    soundfile.write(tmp_path / "song.wav", tone_mix(RATE, 4.0), RATE)
+    ckpt = TESTS / "data" / "diffusion_a78aa55.ckpt"
+    generator = load_model(ckpt)
+    out = tmp_path / "samples.html"
+    result = run_script(
+        "scripts/view.py",
+        f"audio={tmp_path / 'song.wav'}",
+        f"ckpt={ckpt}",
+        "num_samples=2",
+        "seed=3",
+        f"out={out}",
+    )
+    assert result.returncode == 0, result.stderr
+    opened = Opened(browser_context, out, "#t=1")
+    assert opened.value("viewer.panels.map(p => p.label)") == [f"{ckpt} (seed 3)", f"{ckpt} (seed 4)"]
+    for drawn, seed in zip(opened.drawn(30), (3, 4), strict=True):
+        motion = generator.generate_file(tmp_path / "song.wav", seed=seed).values.numpy()
+        np.testing.assert_allclose(drawn["values"], motion[30], atol=1e-4 * np.ptp(motion, axis=0).max())

@@ -22,7 +22,7 @@ from audio2motion.cli import CONFIG_PATH
 from audio2motion.data.folder import shared_frames
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.features import num_frames
-from audio2motion.inference import load_model
+from audio2motion.inference import MotionGenerator, load_model
 from audio2motion.inference.batch import read_motion
 from audio2motion.motion.layout import channel_mismatch
 from audio2motion.viewer import length_mismatch, motion_track, write_page
@@ -69,6 +69,7 @@ def as_list(value) -> list[str]:
 
 
 def motion_file(path: Path) -> Shown:
+    """An .npz as infer.py writes it; InputError naming it when it is not one, or cannot be drawn."""
     motion, layout = read_motion(path)
     if layout is None:
         raise InputError(f"{path}: an .npz as infer.py writes it, with its `layout`, is needed to draw it")
@@ -76,6 +77,8 @@ def motion_file(path: Path) -> Shown:
         raise InputError(
             f"{path}: motion of shape {list(motion.shape)} for {len(layout['channels'])} channels"
         )
+    if not np.isfinite(motion).all():
+        raise InputError(f"{path}: the motion holds NaN or infinite values")
     return Shown(str(path), path.stem, motion, layout)
 
 
@@ -103,13 +106,10 @@ def data_clip(cfg: DictConfig, fps: float | None) -> tuple[Shown, tuple[torch.Te
     return truth, (waveform, sample_rate)
 
 
-def generated(cfg: DictConfig, audio: tuple[torch.Tensor, int]) -> list[Shown]:
-    """Each checkpoint's motion for `audio`, num_samples each."""
+def generated(cfg: DictConfig, generators: dict[str, MotionGenerator], audio) -> list[Shown]:
+    """Each checkpoint's motion for `audio` (`[channels, samples]`, its rate), num_samples each."""
     shown = []
-    for ckpt in as_list(cfg.ckpt):
-        generator = load_model(ckpt, device=cfg.device)
-        if generator.sampler is None and cfg.num_samples > 1:
-            raise InputError(f"{ckpt}: num_samples > 1 needs a model trained with objective=diffusion")
+    for ckpt, generator in generators.items():
         try:
             features = generator.featurizer(audio[0].to(cfg.device), audio[1])  # [T, F]
         except ValueError as err:
@@ -140,17 +140,22 @@ def page_of(cfg: DictConfig) -> dict:
     if not (cfg.motions or cfg.ckpt or cfg.clip):
         raise InputError("nothing to show: give motion files (a.npz b.npz ...), ckpt= or clip=")
     files = [motion_file(Path(path)) for path in as_list(cfg.motions)]
+    generators = {ckpt: load_model(ckpt, device=cfg.device) for ckpt in as_list(cfg.ckpt)}
+    for ckpt, generator in generators.items():
+        if generator.sampler is None and cfg.num_samples > 1:
+            raise InputError(f"{ckpt}: num_samples > 1 needs a model trained with objective=diffusion")
     audio = None if cfg.audio is None else load_audio(cfg.audio)
     shown = []
-    if cfg.clip is not None:
-        truth, sound = data_clip(cfg, files[0].layout["fps"] if files else None)
+    if cfg.clip is not None:  # at the frame rate of the motion it is shown beside
+        rates = [one.layout["fps"] for one in files] + [generator.fps for generator in generators.values()]
+        truth, sound = data_clip(cfg, rates[0] if rates else None)
         shown.append(truth)
         audio = sound if audio is None else audio
     shown += files
-    if cfg.ckpt:
+    if generators:
         if audio is None:
             raise InputError("ckpt= generates motion for a sound: give audio= (or clip=)")
-        shown += generated(cfg, audio)
+        shown += generated(cfg, generators, audio)
     first = shown[0]
     for other in shown[1:]:
         fps, first_fps = other.layout["fps"], first.layout["fps"]

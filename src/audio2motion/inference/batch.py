@@ -124,13 +124,12 @@ def write_viewer(
     labels = (
         [audio.stem] if len(motions) == 1 else [f"sample {k} (seed {seed})" for k, seed in enumerate(seeds)]
     )
-    tracks = [
-        motion_track(label, motion, generator.layout) for label, motion in zip(labels, motions, strict=True)
-    ]
     try:
-        write_page(
-            path, tracks, generator.fps, audio.name, load_audio(audio), compression=viewer.audio_compression
-        )
+        tracks = [motion_track(label, m, generator.layout) for label, m in zip(labels, motions, strict=True)]
+        sound = load_audio(audio)
+        write_page(path, tracks, generator.fps, audio.name, sound, compression=viewer.audio_compression)
+    except ValueError as err:  # the model's motion holds NaN: no page draws it
+        raise InputError(f"{audio}: no page: {err}") from err
     except OSError as err:  # a full disk
         raise InputError(f"{audio}: could not write the page {path} ({err})") from err
 

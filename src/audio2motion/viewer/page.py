@@ -34,8 +34,11 @@ class Track:
 
 def pack(values: np.ndarray) -> dict:
     """`[T, C]` floats as int16 per column (offset + step x value): a quarter of the JSON of the floats,
-    within step / 2 of each value (well under a millimetre for positions)."""
+    within step / 2 of each value (well under a millimetre for positions). ValueError for NaN or
+    infinite values, which no page can draw."""
     values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError("the motion holds NaN or infinite values")
     low, high = values.min(0), values.max(0)
     offset, step = (low + high) / 2, np.maximum((high - low) / 65000, 1e-9)
     quantised = np.round((values - offset) / step).astype("<i2")
