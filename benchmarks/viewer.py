@@ -25,7 +25,16 @@ from audio2motion.motion.layout import axis_angle_channels, skeleton_layout
 from audio2motion.motion.skeleton import SMPL, SMPLX_BODY_HANDS, Skeleton
 from audio2motion.viewer import motion_track, write_page
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+# Headless Chromium off the network (tests/browser.py starts it with these too).
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # CI runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def dancing(skeleton: Skeleton, seconds: float, fps: float, seed: int = 0) -> tuple[np.ndarray, dict]:
@@ -71,8 +80,9 @@ def timed_page(path: Path, motions: list[np.ndarray], layout: dict, sound, compr
     }
 
 
-def draw_times(pages: dict[str, Path], browser: str, draws: int) -> dict[str, float]:
-    """Milliseconds to draw one frame of every panel of each page (the mean over `draws` frames)."""
+def draw_times(pages: dict[str, Path], browser: str, draws: int) -> tuple[dict[str, float], str]:
+    """Milliseconds of the drawing calls for one frame of every panel of each page (the mean over `draws`
+    frames; the browser composites the canvas to the screen after that), and the browser's version."""
     from playwright.sync_api import sync_playwright  # a test dependency (pip install -e ".[dev]")
 
     executable = shutil.which(browser)
@@ -84,19 +94,21 @@ def draw_times(pages: dict[str, Path], browser: str, draws: int) -> dict[str, fl
         page = chromium.new_page(viewport={"width": 1280, "height": 720})
         for name, path in pages.items():
             page.goto(path.resolve().as_uri())
-            page.wait_for_function("window.viewer && window.viewer.ready")
+            while not page.evaluate("window.viewer && window.viewer.ready"):  # the page's CSP forbids
+                page.wait_for_timeout(20)  # Playwright's wait_for_function, which polls with eval
             times[name] = page.evaluate(
                 f"""() => {{
                   const start = performance.now();
                   for (let i = 0; i < {draws}; i++) {{
-                    const t = i / {draws} * viewer.panels[0].frames / 30;
+                    const t = i / {draws} * viewer.duration;
                     viewer.panels.forEach(p => p.draw(t));
                   }}
                   return (performance.now() - start) / {draws};
                 }}"""
             )
+        version = chromium.version
         chromium.close()
-    return times
+    return times, version
 
 
 def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
@@ -123,17 +135,20 @@ def run_benchmark(cfg: DictConfig, run_dir: Path) -> dict:
         speech = load_audio(take.parents[1] / "wave16k" / f"{take.stem}.wav")
         pages["beat2_take"] = run_dir / "beat2_take.html"
         sizes["beat2_take"] = timed_page(pages["beat2_take"], [motion], layout, speech, cfg.audio_compression)
-    drawn = draw_times({k: v for k, v in pages.items() if k.startswith("smplx")}, cfg.chromium, cfg.draws)
+    drawn, version = draw_times(
+        {k: v for k, v in pages.items() if k.startswith("smplx")}, cfg.chromium, cfg.draws
+    )
     for name, ms in drawn.items():
         sizes[name]["draw_ms"] = ms
-    return {"audio_compression": cfg.audio_compression, "pages": sizes}
+    return {"audio_compression": cfg.audio_compression, "browser": f"Chromium {version}", "pages": sizes}
 
 
 def format_report(report: dict, command: str, hardware: str) -> str:
     lines = [
         "# Viewer pages: size, writing time and drawing time",
         "",
-        f"`{command}` on {hardware}; sound as Ogg Vorbis at compression {report['audio_compression']}.",
+        f"`{command}` on {hardware}, {report['browser']} headless; sound as Ogg Vorbis at compression "
+        f"{report['audio_compression']}; drawing: the canvas calls for one frame of every panel.",
         "",
         "| page | joints | motions | seconds | MB | MB per minute | written in | draw a frame |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -3,20 +3,15 @@ driven headless by Playwright, with the flags that keep it off the network."""
 
 import io
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from viewer import CHROMIUM_FLAGS  # benchmarks/viewer.py's: the same browser settings
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",  # CI runs as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+__all__ = ["CHROMIUM_FLAGS", "Opened", "chromium"]
+
 LOCAL = ("file:", "blob:", "data:")  # what a self-contained page may load
 
 
@@ -38,17 +33,22 @@ class Opened:
         self.page.on("pageerror", lambda err: self.errors.append(str(err)))
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.goto(path.resolve().as_uri() + hash_)
-        self.page.wait_for_function("window.viewer && window.viewer.ready", timeout=20_000)
+        self.wait("window.viewer && window.viewer.ready", 20)
 
     def value(self, expression: str):
         return self.page.evaluate(expression)
 
+    def wait(self, expression: str, seconds: float = 10) -> None:
+        """Until `expression` is true in the page. Polled from here: Playwright's wait_for_function polls
+        with eval inside the page, which the page's Content-Security-Policy forbids."""
+        deadline = time.monotonic() + seconds
+        while not self.value(expression):
+            assert time.monotonic() < deadline, f"not true after {seconds} s: {expression}"
+            self.page.wait_for_timeout(20)
+
     def drawn(self, frame: int) -> list[dict]:
         """Every panel's last drawing, once each shows `frame`."""
-        self.page.wait_for_function(
-            f"viewer.panels.every(p => p.drawn && p.drawn.frame === Math.min({frame}, p.frames - 1))",
-            timeout=10_000,
-        )
+        self.wait(f"viewer.panels.every(p => p.drawn && p.drawn.frame === Math.min({frame}, p.frames - 1))")
         return self.value("viewer.panels.map(p => p.drawn)")
 
     def go(self, hash_: str) -> None:

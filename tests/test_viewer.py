@@ -1,8 +1,10 @@
 """The motion viewer's pages in a real browser (headless Chromium, tests/browser.py): what they draw at a
 time, playing, seeking, speed, the camera, curves of channel layouts, size, and no network."""
 
+import base64
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -102,9 +104,8 @@ def test_seeking_the_scrub_bar_moves_the_figure_to_the_frame_of_that_time(figure
 
 def test_camera_orbits_zooms_and_follows_the_root_or_stays(figure_page, browser_context):
     path, _, _ = figure_page
-    opened = Opened(browser_context, path, "#t=8")
+    opened = Opened(browser_context, path, "#t=1")
     page, box = opened.page, opened.page.locator("canvas").first.bounding_box()
-    following = opened.picture()
     camera = opened.value("({...viewer.camera})")
     page.mouse.move(box["x"] + 200, box["y"] + 200)
     page.mouse.down()
@@ -112,16 +113,44 @@ def test_camera_orbits_zooms_and_follows_the_root_or_stays(figure_page, browser_
     page.mouse.up()
     page.mouse.wheel(0, 400)
     moved = opened.value("({...viewer.camera})")
-    assert moved["yaw"] == pytest.approx(camera["yaw"] - 1.0) and moved["pitch"] == pytest.approx(
-        camera["pitch"] + 0.3
-    )
+    assert moved["yaw"] == pytest.approx(camera["yaw"] - 1.0)  # 100 px right
+    assert moved["pitch"] == pytest.approx(camera["pitch"] + 0.3)  # 30 px down
     assert moved["distance"] == pytest.approx(camera["distance"] * math.exp(0.4))
-    page.click("#follow")
-    assert opened.value("viewer.camera.follow") is False
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(100)
-    still = opened.picture()
-    assert np.abs(following.astype(int) - still).mean() > 1
+    page.mouse.move(box["x"] + 260, box["y"] + 260)  # the button is up: no more orbiting
+    assert opened.value("viewer.camera.yaw") == moved["yaw"]
+    # The root walks 2.1 m from 1 s to 8 s. Following, it stays in the middle of the picture; with the
+    # camera still, it walks across.
+    width = opened.value("viewer.panels[0].canvas.width")
+    roots = {}
+    for follow in (True, False):
+        for t, frame in ((1, 30), (8, 240)):
+            opened.go(f"#t={t}")
+            (drawn,) = opened.drawn(frame)
+            roots[follow, t] = drawn["screen"][0][0]
+        page.click("#follow")
+    assert opened.value("viewer.camera.follow") is True  # clicked twice
+    assert roots[True, 1] == pytest.approx(width / 2, abs=0.5) and roots[True, 8] == pytest.approx(
+        width / 2, abs=0.5
+    )
+    assert abs(roots[False, 8] - roots[False, 1]) > 0.1 * width
+
+
+def test_a_sound_the_browser_cannot_play_leaves_the_motion_playing_on_its_own_clock(
+    tmp_path, browser_context
+):
+    motion, layout = dancing(SMPL, 4.0, FPS)
+    sound = torch.from_numpy(tone_mix(RATE, 4.0)[None])
+    text = page_html([motion_track("dance", motion, layout)], FPS, "broken sound", (sound, RATE))
+    data = json.loads(re.search(r'id="motion-data">(.*?)</script>', text, re.S)[1])
+    broken = text.replace(data["audio"]["data"], base64.b64encode(b"not an ogg file" * 100).decode())
+    (tmp_path / "broken.html").write_text(broken)
+    opened = Opened(browser_context, tmp_path / "broken.html", "#t=..")  # and a time that is no number
+    assert opened.value("viewer.time()") == 0
+    opened.wait("document.getElementById('note').textContent.includes('cannot play the sound')")
+    opened.page.click("#play")
+    opened.page.wait_for_timeout(500)
+    assert 0.3 < opened.value("viewer.time()") < 2 and opened.value("viewer.playing()")
+    assert opened.errors == []
 
 
 def test_channels_page_draws_every_curve_a_cursor_and_names_on_hover(tmp_path, browser_context):

@@ -40,7 +40,7 @@ from audio2motion.evaluation.pool import reference_pool
 from audio2motion.hardware import hardware
 from audio2motion.inference import MotionGenerator
 from audio2motion.motion.layout import skeleton_of
-from audio2motion.viewer import figure_track, motion_track, write_page
+from audio2motion.viewer import check_compression, cut_audio, figure_track, motion_track, write_page
 
 
 def split_names(split) -> list[str]:
@@ -94,13 +94,15 @@ def write_pages(
         else:  # joint positions alone (.npy files)
             made = figure_track("generated", motion.positions[:frames], skeleton, None)
         try:
-            waveform, sample_rate = datamodule.clip_audio(clip.name)
-            audio = (waveform[:, : int(np.ceil(frames / fps * sample_rate))], sample_rate)
+            audio = cut_audio(datamodule.clip_audio(clip.name), frames, fps)
         except InputError as err:  # clips from data.cache_dir whose audio files are gone since
             audio, note = None, f"no sound: {err}"
         truth = motion_track("ground truth", clip.motion.numpy(), layout)
         page = Path("pages") / f"{clip.name}.html"
-        write_page(folder / page, [made, truth], fps, clip.name, audio, note, compression)
+        try:
+            write_page(folder / page, [made, truth], fps, clip.name, audio, note, compression)
+        except OSError as err:  # a full disk
+            raise InputError(f"{folder / page}: cannot write the page ({err.strerror or err})") from err
         pages[clip.name] = page.as_posix()
     return pages
 
@@ -109,6 +111,7 @@ def score(cfg: DictConfig, pages: Path | None = None) -> dict:
     """The report of evaluate.yaml's settings `cfg` (what report.json holds); InputError for bad input.
     With `pages` (a folder), a web page for each clip too (see write_pages)."""
     started = time.perf_counter()
+    check_compression(cfg.viewer.audio_compression, "viewer.audio_compression")
     try:
         protocol = protocol_of(cfg.protocol, cfg.beat_alignment.frames)
     except ValueError as err:

@@ -20,6 +20,7 @@ from audio2motion.cli import CONFIG_PATH, with_switches
 from audio2motion.errors import InputError, exit_on_user_error
 from audio2motion.inference import load_model
 from audio2motion.inference.batch import FORMATS, Edit, Render, Viewer, audio_files, infer_files
+from audio2motion.viewer import check_compression
 
 
 def main() -> None:
@@ -34,8 +35,7 @@ def infer(cfg: DictConfig) -> None:
             raise InputError(f"overlap={cfg.overlap}: must be 0 or more frames")
         if cfg.format not in FORMATS:
             raise InputError(f"format={cfg.format}: must be one of {', '.join(FORMATS)}")
-        if not 0 <= cfg.viewer.audio_compression <= 1:
-            raise InputError(f"viewer.audio_compression={cfg.viewer.audio_compression}: must be from 0 to 1")
+        check_compression(cfg.viewer.audio_compression, "viewer.audio_compression")
         if cfg.num_samples < 1:
             raise InputError(f"num_samples={cfg.num_samples}: must be 1 or more")
         generator = load_model(cfg.ckpt, device=cfg.device)

@@ -25,10 +25,21 @@ from audio2motion.features import num_frames
 from audio2motion.inference import MotionGenerator, load_model
 from audio2motion.inference.batch import read_motion
 from audio2motion.motion.layout import channel_mismatch
-from audio2motion.viewer import length_mismatch, motion_track, write_page
+from audio2motion.viewer import check_compression, cut_audio, length_mismatch, motion_track, write_page
 
 # Hydra options that take the next argument as their value: it is no motion file.
-VALUED_OPTIONS = ("-cn", "--config-name", "-cp", "--config-path", "-cd", "--config-dir")
+VALUED_OPTIONS = (
+    "-cn",
+    "--config-name",
+    "-cp",
+    "--config-path",
+    "-cd",
+    "--config-dir",
+    "-c",
+    "--cfg",
+    "-p",
+    "--package",
+)
 
 
 @dataclass(frozen=True)
@@ -71,14 +82,14 @@ def as_list(value) -> list[str]:
 def motion_file(path: Path) -> Shown:
     """An .npz as infer.py writes it; InputError naming it when it is not one, or cannot be drawn."""
     motion, layout = read_motion(path)
-    if layout is None:
+    if layout is None or not isinstance(layout.get("fps"), int | float):
         raise InputError(f"{path}: an .npz as infer.py writes it, with its `layout`, is needed to draw it")
+    if not len(motion):
+        raise InputError(f"{path}: the motion has no frames")
     if motion.ndim != 2 or motion.shape[1] != len(layout["channels"]):
         raise InputError(
             f"{path}: motion of shape {list(motion.shape)} for {len(layout['channels'])} channels"
         )
-    if not np.isfinite(motion).all():
-        raise InputError(f"{path}: the motion holds NaN or infinite values")
     return Shown(str(path), path.stem, motion, layout)
 
 
@@ -90,30 +101,31 @@ def data_clip(cfg: DictConfig, fps: float | None) -> tuple[Shown, tuple[torch.Te
     reader, root = instantiate(cfg.data.reader), Path(cfg.data.root)
     fps = float(cfg.data.fps if fps is None else fps)
     pairs, _ = reader.pairs(root)
-    if cfg.clip not in pairs:
+    clip = str(cfg.clip)  # clip=1_2 reads as the number 12 unless quoted
+    if clip not in pairs:
         shown = ", ".join(sorted(pairs)[:5]) + (" ..." if len(pairs) > 5 else "")
-        raise InputError(f"{root}: no clip named {cfg.clip} (it has {len(pairs)}: {shown})")
-    pair = pairs[cfg.clip]
+        raise InputError(f"{root}: no clip named {clip} (it has {len(pairs)}: {shown})")
+    pair = pairs[clip]
     motion = reader.motion(pair, fps)
-    waveform, sample_rate = load_audio(pair.audio)
-    audio_frames = num_frames(waveform.shape[1], sample_rate, fps)
+    audio = load_audio(pair.audio)
+    audio_frames = num_frames(audio[0].shape[1], audio[1], fps)
     frames = shared_frames(
         pair, len(motion), audio_frames, fps, cfg.data.max_length_mismatch, reader.trims_audio
     )
-    waveform = waveform[:, : int(np.ceil(frames / fps * sample_rate))]
     layout = reader.layout(root, fps, motion.shape[1])
-    truth = Shown(str(pair.motion), f"ground truth: {cfg.clip}", motion[:frames], layout)
-    return truth, (waveform, sample_rate)
+    truth = Shown(str(pair.motion), f"ground truth: {clip}", motion[:frames], layout)
+    return truth, cut_audio(audio, frames, fps)
 
 
-def generated(cfg: DictConfig, generators: dict[str, MotionGenerator], audio) -> list[Shown]:
-    """Each checkpoint's motion for `audio` (`[channels, samples]`, its rate), num_samples each."""
+def generated(cfg: DictConfig, generators: dict[str, MotionGenerator], audio, sound: str) -> list[Shown]:
+    """Each checkpoint's motion for `audio` (`[channels, samples]`, its rate; `sound` names it),
+    num_samples each."""
     shown = []
     for ckpt, generator in generators.items():
         try:
             features = generator.featurizer(audio[0].to(cfg.device), audio[1])  # [T, F]
         except ValueError as err:
-            raise InputError(f"audio={cfg.audio}: {err}") from err
+            raise InputError(f"{sound}: {err}") from err
         for k in range(cfg.num_samples):
             seed = cfg.seed + k
             motion = generator.motion_from_features(features, seed=seed).values.cpu().numpy()
@@ -127,7 +139,7 @@ def cut_to_shortest(shown: list[Shown], fps: float, audio: tuple[torch.Tensor, i
     frames = min(len(one.motion) for one in shown)
     if audio is not None:
         frames = min(frames, num_frames(audio[0].shape[1], audio[1], fps))
-        audio = (audio[0][:, : int(np.ceil(frames / fps * audio[1]))], audio[1])
+        audio = cut_audio(audio, frames, fps)
     return [replace(one, motion=one.motion[:frames]) for one in shown], audio
 
 
@@ -135,8 +147,7 @@ def page_of(cfg: DictConfig) -> dict:
     """write_page's arguments for view.yaml's settings `cfg`; InputError for bad input."""
     if cfg.num_samples < 1:
         raise InputError(f"num_samples={cfg.num_samples}: must be 1 or more")
-    if not 0 <= cfg.audio_compression <= 1:
-        raise InputError(f"audio_compression={cfg.audio_compression}: must be from 0 to 1")
+    check_compression(cfg.audio_compression, "audio_compression")
     if not (cfg.motions or cfg.ckpt or cfg.clip):
         raise InputError("nothing to show: give motion files (a.npz b.npz ...), ckpt= or clip=")
     files = [motion_file(Path(path)) for path in as_list(cfg.motions)]
@@ -155,7 +166,7 @@ def page_of(cfg: DictConfig) -> dict:
     if generators:
         if audio is None:
             raise InputError("ckpt= generates motion for a sound: give audio= (or clip=)")
-        shown += generated(cfg, generators, audio)
+        shown += generated(cfg, generators, audio, cfg.audio or f"the audio of clip {cfg.clip}")
     first = shown[0]
     for other in shown[1:]:
         fps, first_fps = other.layout["fps"], first.layout["fps"]
@@ -176,10 +187,14 @@ def page_of(cfg: DictConfig) -> dict:
     if len(labels) != len(shown):
         raise InputError(f"labels: {len(labels)} given for {len(shown)} motions")
     title = cfg.title or (Path(cfg.audio).name if cfg.audio else cfg.clip or first.label)
+    tracks = []
+    for label, one in zip(labels, shown, strict=True):
+        try:
+            tracks.append(motion_track(label, one.motion, one.layout))
+        except ValueError as err:  # no frames (cut=true to an empty file), NaN from a model or a file
+            raise InputError(f"{one.source}: {err}") from err
     return {
-        "tracks": [
-            motion_track(label, one.motion, one.layout) for label, one in zip(labels, shown, strict=True)
-        ],
+        "tracks": tracks,
         "fps": fps,
         "title": str(title),
         "audio": audio,

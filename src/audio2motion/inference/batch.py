@@ -128,6 +128,8 @@ def write_viewer(
         tracks = [motion_track(label, m, generator.layout) for label, m in zip(labels, motions, strict=True)]
         sound = load_audio(audio)
         write_page(path, tracks, generator.fps, audio.name, sound, compression=viewer.audio_compression)
+    except InputError:  # the audio file's, which names it
+        raise
     except ValueError as err:  # the model's motion holds NaN: no page draws it
         raise InputError(f"{audio}: no page: {err}") from err
     except OSError as err:  # a full disk

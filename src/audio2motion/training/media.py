@@ -10,7 +10,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 
 from audio2motion.errors import InputError
 from audio2motion.plots import channel_figure, motion_strip
-from audio2motion.viewer import motion_track, write_page
+from audio2motion.viewer import check_compression, motion_track, write_page
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,7 @@ class ValidationMedia(L.Callback):
     ):
         if every_n_validations < 1:
             raise ValueError(f"every_n_validations must be at least 1, got {every_n_validations}")
-        if not 0 <= audio_compression <= 1:
-            raise ValueError(f"audio_compression must be from 0 to 1, got {audio_compression}")
+        check_compression(audio_compression, "callbacks.validation_media.audio_compression")
         self.every_n_validations, self.clip, self.seconds = every_n_validations, clip, seconds
         self.validations = 0  # of this process's training, sanity check not counted
         self.sound: tuple[torch.Tensor, int] | None = None  # the clip's audio, read once
@@ -86,17 +85,12 @@ class ValidationMedia(L.Callback):
             writer.add_audio("val/audio", self.sound[0][None], step, sample_rate=self.sound[1])
         if self.viewer:
             page = Path(loggers[0].log_dir) / "viewer" / f"val_step{step:07d}.html"
-            tracks = [
-                motion_track("predicted", pred, layout),
-                motion_track("truth", truth, layout),
-            ]
             sound = None if self.sound is None else (self.sound[0][None], self.sound[1])
-            write_page(
-                page,
-                tracks,
-                layout["fps"],
-                f"validation clip {clip.name}, step {step}",
-                sound,
-                compression=self.audio_compression,
-            )
+            title = f"validation clip {clip.name}, step {step}"
+            try:
+                tracks = [motion_track("predicted", pred, layout), motion_track("truth", truth, layout)]
+                write_page(page, tracks, layout["fps"], title, sound, compression=self.audio_compression)
+            except (ValueError, OSError) as err:  # NaN in an early prediction, a full disk: training goes on
+                log.warning("val/viewer left out: no page for step %d (%s)", step, err)
+                return
             writer.add_text("val/viewer", f"Open in a browser: `{page.resolve()}`", step)

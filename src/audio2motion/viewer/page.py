@@ -16,6 +16,7 @@ import soundfile
 import torch
 
 from audio2motion.atomic import atomic_write
+from audio2motion.errors import InputError
 from audio2motion.features import num_frames
 from audio2motion.motion.layout import group_slices, joint_positions, skeleton_of
 from audio2motion.motion.skeleton import Skeleton
@@ -37,6 +38,8 @@ def pack(values: np.ndarray) -> dict:
     within step / 2 of each value (well under a millimetre for positions). ValueError for NaN or
     infinite values, which no page can draw."""
     values = np.asarray(values, dtype=np.float64)
+    if not len(values):
+        raise ValueError("the motion has no frames")
     if not np.isfinite(values).all():
         raise ValueError("the motion holds NaN or infinite values")
     low, high = values.min(0), values.max(0)
@@ -88,6 +91,18 @@ def length_mismatch(frames: int, fps: float, audio: tuple[torch.Tensor, int], al
         f"{frames} frames at {fps:g} fps ({frames / fps:.2f} s), but its audio lasts {seconds:.2f} s "
         f"({expected} frames): more than {allowed} frames apart"
     )
+
+
+def cut_audio(audio: tuple[torch.Tensor, int], frames: int, fps: float) -> tuple[torch.Tensor, int]:
+    """`audio` (`[channels, samples]`, its rate) over the time of `frames` motion frames at most."""
+    waveform, sample_rate = audio
+    return waveform[:, : int(np.ceil(frames / fps * sample_rate))], sample_rate
+
+
+def check_compression(value: float, setting: str) -> None:
+    """InputError naming `setting` unless the sound's compression `value` is from 0 to 1."""
+    if not 0 <= value <= 1:
+        raise InputError(f"{setting}={value}: must be from 0 to 1 (0 the best sound, 1 the smallest page)")
 
 
 def compressed_audio(waveform: torch.Tensor, sample_rate: int, compression: float) -> bytes:

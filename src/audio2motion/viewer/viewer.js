@@ -212,7 +212,8 @@ class FigurePanel extends Panel {
       g.arc(x, y, r, 0, 2 * Math.PI);
       g.fill();
     });
-    this.drawn = { frame: t, joints: points, touching: [...touching].sort((a, b) => a - b) };
+    const screen = inCamera.map((q) => (q[2] < NEAR ? null : view.toScreen(q)));
+    this.drawn = { frame: t, joints: points, screen, touching: [...touching].sort((a, b) => a - b) };
   }
 
   drawFloor(g, view, target) {
@@ -315,18 +316,21 @@ const figures = panels.filter((p) => p instanceof FigurePanel);
 if (figures.length) camera.distance = Math.max(2, 1.0 + 1.3 * figures[0].height); // the body fills most of the height
 document.getElementById("note").textContent = DATA.note || "";
 
-let audio = null;
+let audio = null; // null too when the browser cannot play it
 if (DATA.audio) {
   audio = new Audio(URL.createObjectURL(new Blob([bytes(DATA.audio.data)], { type: DATA.audio.type })));
   audio.preload = "auto";
 }
-const clock = audio ? audioClock(audio) : wallClock(DATA.duration);
+let clock = audio ? audioClock(audio) : wallClock(DATA.duration);
 const play = document.getElementById("play"), scrub = document.getElementById("scrub");
 const readout = document.getElementById("clock"), follow = document.getElementById("follow");
 scrub.max = DATA.duration;
 follow.hidden = figures.length === 0;
 
-const stamp = (t) => `${Math.floor(t / 60)}:${(t % 60).toFixed(2).padStart(5, "0")}`;
+function stamp(t) {
+  const hundredths = Math.round(t * 100); // rounded once, so 59.996 s shows as 1:00.00
+  return `${Math.floor(hundredths / 6000)}:${((hundredths % 6000) / 100).toFixed(2).padStart(5, "0")}`;
+}
 let dirty = true, shown = -1;
 
 function seek(t) {
@@ -335,8 +339,8 @@ function seek(t) {
 }
 
 function atHash() {
-  const match = /(?:^#|&)t=([0-9.]+)/.exec(location.hash);
-  if (!match) return;
+  const match = /(?:^#|&)t=(\d+(?:\.\d*)?|\.\d+)(?:&|$)/.exec(location.hash);
+  if (!match) return; // no time, or not a number: the page opens where it is
   clock.pause();
   seek(parseFloat(match[1]));
 }
@@ -373,7 +377,10 @@ function frame() {
 play.addEventListener("click", toggle);
 scrub.addEventListener("input", () => seek(parseFloat(scrub.value)));
 scrub.addEventListener("change", () => scrub.blur());
-document.getElementById("speed").addEventListener("change", (e) => clock.rate(parseFloat(e.target.value)));
+document.getElementById("speed").addEventListener("change", (e) => {
+  clock.rate(parseFloat(e.target.value));
+  e.target.blur(); // the space bar plays again
+});
 document.getElementById("loop").addEventListener("change", (e) => clock.loop(e.target.checked));
 follow.addEventListener("click", () => {
   camera.follow = !camera.follow;
@@ -386,6 +393,7 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault(); // not a click on the focused button as well
     toggle();
   } else if (event.code === "ArrowLeft" || event.code === "ArrowRight") {
+    event.preventDefault(); // not the scrub bar's own step as well
     clock.pause();
     seek(clock.time() + (event.code === "ArrowLeft" ? -1 : 1) / DATA.fps);
   }
@@ -396,8 +404,12 @@ window.addEventListener("resize", resize);
 for (const figure of figures) {
   const canvas = figure.canvas;
   let last = null;
-  canvas.addEventListener("pointerdown", (e) => { last = [e.clientX, e.clientY]; canvas.setPointerCapture(e.pointerId); });
-  canvas.addEventListener("pointerup", () => { last = null; });
+  canvas.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0) return;
+    last = [e.clientX, e.clientY];
+    canvas.setPointerCapture(e.pointerId);
+  });
+  for (const end of ["pointerup", "pointercancel", "lostpointercapture"]) canvas.addEventListener(end, () => { last = null; });
   canvas.addEventListener("pointermove", (e) => {
     if (!last) return;
     camera.yaw -= (e.clientX - last[0]) * 0.01;
@@ -407,26 +419,36 @@ for (const figure of figures) {
   });
   canvas.addEventListener("wheel", (e) => {
     e.preventDefault();
-    camera.distance = Math.max(0.5, Math.min(50, camera.distance * Math.exp(e.deltaY * 0.001)));
+    const pixels = e.deltaY * (e.deltaMode === 1 ? 33 : 1); // some wheels scroll by lines
+    camera.distance = Math.max(0.5, Math.min(50, camera.distance * Math.exp(pixels * 0.001)));
     dirty = true;
   }, { passive: false });
 }
 
 // What tests and scripts read: the clock, and each panel's last drawing.
 window.viewer = {
-  ready: false, panels, camera, audio, seek, toggle,
+  ready: false, fps: DATA.fps, duration: DATA.duration, panels, camera, audio, seek, toggle,
   time: () => clock.time(),
   playing: () => clock.playing(),
 };
 
+let started = false;
 function start() {
+  if (started) return;
+  started = true;
   resize();
   atHash();
   requestAnimationFrame(frame);
 }
 if (audio) {
   audio.addEventListener("loadedmetadata", start, { once: true });
-  audio.addEventListener("error", () => { document.getElementById("note").textContent = "this browser cannot play the sound"; start(); }, { once: true });
+  audio.addEventListener("error", () => { // the motion plays on, on a clock of its own
+    document.getElementById("note").textContent = "This browser cannot play the sound (Ogg Vorbis): motion only.";
+    clock = wallClock(DATA.duration);
+    audio = null;
+    start();
+  }, { once: true });
+  setTimeout(start, 2000); // a browser that loads no metadata before play still draws
 } else {
   start();
 }
