@@ -12,10 +12,12 @@ import soundfile
 import torch
 from browser import Opened
 from conftest import ROOT, TESTS, infer, run_script, tone_mix
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from test_datasets import write_beat2
 from viewer import dancing, drum_music
 
 from audio2motion import load_model
+from audio2motion.cli.view import with_motion_files
 from audio2motion.data.beat2 import Beat2Reader
 from audio2motion.motion.layout import joint_positions, plain_layout
 from audio2motion.motion.skeleton import SMPL, SMPLX_BODY_HANDS
@@ -314,3 +316,13 @@ def test_view_generates_samples_of_a_checkpoint_as_infer_does(tmp_path, browser_
     for drawn, seed in zip(opened.drawn(30), (3, 4), strict=True):
         motion = generator.generate_file(tmp_path / "song.wav", seed=seed).values.numpy()
         np.testing.assert_allclose(drawn["values"], motion[30], atol=1e-4 * np.ptp(motion, axis=0).max())
+
+
+def test_bare_arguments_become_the_motion_files_and_hydra_options_keep_their_values():
+    argv = ["view.py", "a.npz", "--cfg", "job", "dir/it's b.npz", "out=x.html", "-cn", "view"]
+    assert with_motion_files(argv) == [
+        "view.py", "--cfg", "job", "out=x.html", "-cn", "view", "motions=['a.npz','dir/it\\'s b.npz']"
+    ]  # fmt: skip
+    assert with_motion_files(["view.py", "out=x.html"]) == ["view.py", "out=x.html"]
+    overrides = OverridesParser.create().parse_overrides([with_motion_files(argv)[-1]])
+    assert overrides[0].value() == ["a.npz", "dir/it's b.npz"]  # as Hydra reads it
