@@ -89,7 +89,7 @@ def test_play_follows_the_audio_clock_at_any_speed_and_space_pauses(figure_page,
     minutes, seconds = shown.split(" / ")[0].split(":")
     assert float(minutes) * 60 + float(seconds) == pytest.approx(end[0], abs=0.01)
     # the picture is that of the sound's time; and pausing leaves a link to the moment in the address
-    (drawn,) = opened.drawn(math.floor(end[0] * FPS + 1e-6))
+    (drawn,) = opened.drawn(math.floor(end[0] * FPS + 1e-3))
     np.testing.assert_allclose(drawn["joints"], positions(motion, layout)[drawn["frame"]], atol=1e-3)
     assert page.url.endswith(f"#t={end[0]:.2f}")
     assert opened.errors == []
@@ -102,6 +102,11 @@ def test_seeking_the_scrub_bar_moves_the_figure_to_the_frame_of_that_time(figure
     assert opened.value("viewer.audio.currentTime") == pytest.approx(4.2)
     (drawn,) = opened.drawn(126)
     np.testing.assert_allclose(drawn["joints"], positions(motion, layout)[126], atol=1e-3)
+    opened.page.focus("#scrub")  # an arrow steps one frame, not the scrub bar's own step as well
+    opened.page.keyboard.press("ArrowRight")
+    assert opened.value("viewer.time()") == pytest.approx(127 / FPS)  # the next frame's start
+    (drawn,) = opened.drawn(127)
+    np.testing.assert_allclose(drawn["joints"], positions(motion, layout)[127], atol=1e-3)
 
 
 def test_camera_orbits_zooms_and_follows_the_root_or_stays(figure_page, browser_context):

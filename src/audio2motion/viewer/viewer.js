@@ -104,6 +104,10 @@ function clipped(view, a, b) {
   return [view.toScreen(a), view.toScreen(b)];
 }
 
+// The frame shown at time t: media clocks round to about a microsecond, so a time set to a frame's start
+// can read back a hair before it.
+const frameOf = (t) => Math.floor(t * DATA.fps + 1e-3);
+
 function side(name) {
   if (name.startsWith("left")) return "left";
   if (name.startsWith("right")) return "right";
@@ -129,7 +133,7 @@ class Panel {
     this.context = this.canvas.getContext("2d");
   }
 
-  frameAt(t) { return Math.max(0, Math.min(this.frames - 1, Math.floor(t * DATA.fps + 1e-6))); }
+  frameAt(t) { return Math.max(0, Math.min(this.frames - 1, frameOf(t))); }
 
   resize() {
     const ratio = window.devicePixelRatio || 1;
@@ -395,7 +399,7 @@ document.addEventListener("keydown", (event) => {
   } else if (event.code === "ArrowLeft" || event.code === "ArrowRight") {
     event.preventDefault(); // not the scrub bar's own step as well
     clock.pause();
-    seek(clock.time() + (event.code === "ArrowLeft" ? -1 : 1) / DATA.fps);
+    seek((frameOf(clock.time()) + (event.code === "ArrowLeft" ? -1 : 1)) / DATA.fps); // a frame's start
   }
 });
 window.addEventListener("hashchange", atHash);
