@@ -120,7 +120,6 @@ class Panel {
   constructor(track, root) {
     this.track = track;
     this.label = track.label;
-    this.kind = track.kind;
     this.frames = track.frames;
     this.drawn = null; // what the last draw showed: its frame, and joints or the cursor (for tests)
     const element = document.createElement("section");
@@ -207,16 +206,16 @@ class FigurePanel extends Panel {
       const feet = this.track.feet.length;
       this.track.feet.forEach((j, f) => { if (this.contacts[t * feet + f] >= 0.5) touching.add(j); });
     }
+    const screen = inCamera.map((q) => (q[2] < NEAR ? null : view.toScreen(q))); // null: behind the camera
     inCamera.forEach((q, j) => {
-      if (q[2] < NEAR) return;
-      const [x, y] = view.toScreen(q);
+      if (!screen[j]) return;
+      const [x, y] = screen[j];
       const r = thickness(q[2]) * (touching.has(j) ? 1.6 : 0.8);
       g.fillStyle = touching.has(j) ? COLOURS.contact : COLOURS[this.sides[j]];
       g.beginPath();
       g.arc(x, y, r, 0, 2 * Math.PI);
       g.fill();
     });
-    const screen = inCamera.map((q) => (q[2] < NEAR ? null : view.toScreen(q)));
     this.drawn = { frame: t, joints: points, screen, touching: [...touching].sort((a, b) => a - b) };
   }
 
