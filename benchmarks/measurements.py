@@ -238,30 +238,35 @@ def model_cost(module: Audio2MotionModule) -> dict:
 
 
 def streaming_rate(
-    module: Audio2MotionModule, seconds: float, sample_rate: int, chunk_seconds: float
+    module: Audio2MotionModule, seconds: float, sample_rate: int, channels: int, chunk_seconds: float
 ) -> dict:
-    """Streaming inference of a causal model on `seconds` of audio, chunk by chunk: the chunks, their
-    total compute time, the real-time factor, compute per chunk, and each frame's delay from its time in
-    the audio to the end of the chunk that brought it out."""
-    generator, waveform = _inference_setup(module, seconds, sample_rate)
+    """Streaming inference of a causal model on `seconds` of audio with `channels` channels, chunk by
+    chunk: the chunks, their total compute time, the real-time factor, compute per chunk (mean, 99th
+    percentile, max), and each frame's delay from its time in the audio to the end of the chunk that
+    brought it out."""
+    generator, mono = _inference_setup(module, seconds, sample_rate)
+    waveform = mono.expand(channels, -1)  # [C, S]
     chunk = max(1, round(chunk_seconds * sample_rate))
     warm_up = generator.stream(sample_rate)  # first calls of the kernels are slow
     for start in range(0, sample_rate, chunk):
-        warm_up.push(waveform[start : start + chunk])
+        warm_up.push(waveform[:, start : start + chunk])
     stream, compute, delays, frames = generator.stream(sample_rate), [], [], 0
-    for start in range(0, waveform.shape[0], chunk):
+    for start in range(0, waveform.shape[-1], chunk):
         began = time.perf_counter()
-        emitted = stream.push(waveform[start : start + chunk]).shape[0]
+        emitted = stream.push(waveform[:, start : start + chunk]).shape[0]
         compute.append(time.perf_counter() - began)
-        heard = min(start + chunk, waveform.shape[0]) / sample_rate
+        heard = min(start + chunk, waveform.shape[-1]) / sample_rate
         delays += [heard - (frames + i) / FPS for i in range(emitted)]
         frames += emitted
     stream.finish()
     return {
         "chunk_ms": chunk_seconds * 1000,
+        "sample_rate": sample_rate,
+        "channels": channels,
         "chunks": len(compute),
         **real_time(seconds, sum(compute)),
         "compute_ms_per_chunk_mean": 1000 * sum(compute) / len(compute),
+        "compute_ms_per_chunk_p99": 1000 * float(np.percentile(compute, 99)),
         "compute_ms_per_chunk_max": 1000 * max(compute),
         "frame_delay_ms_mean": 1000 * sum(delays) / len(delays),
         "frame_delay_ms_max": 1000 * max(delays),

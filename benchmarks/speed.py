@@ -58,12 +58,13 @@ def table(results: dict) -> str:
         rows.append((f"{name}: training peak memory (MiB)", f"{train['peak_mb']:,.0f}"))
         rows.append((f"{name}: offline inference (x real time)", f"{model['inference']['x_real_time']:,.0f}"))
     stream = results["streaming"]
-    name = f"{stream['model']} streaming, {stream['chunk_ms']:g} ms chunks"
-    rows.append((f"{name} (x real time)", f"{stream['x_real_time']:,.0f}"))
+    audio = f"{stream['sample_rate'] / 1000:g} kHz, {stream['channels']} channel(s)"
+    name = f"{stream['model']} streaming, {stream['chunk_ms']:g} ms chunks of {audio}"
+    rows.append((f"{name} (x real time)", f"{stream['x_real_time']:,.1f}"))
     rows.append(
         (
-            f"{name}: compute per chunk (ms, mean / max)",
-            f"{stream['compute_ms_per_chunk_mean']:.2f} / {stream['compute_ms_per_chunk_max']:.2f}",
+            f"{name}: compute per chunk (ms, mean / p99)",
+            f"{stream['compute_ms_per_chunk_mean']:.3f} / {stream['compute_ms_per_chunk_p99']:.3f}",
         )
     )
     rows.append(
@@ -113,7 +114,9 @@ def main(cfg: DictConfig) -> None:
     causal = untrained_module(composed("model", stream["model"]), features, window_seconds)
     results["streaming"] = {
         "model": stream["model"],
-        **streaming_rate(causal, audio["seconds"], audio["sample_rate"], stream["chunk_seconds"]),
+        **streaming_rate(
+            causal, audio["seconds"], stream["sample_rate"], stream["channels"], stream["chunk_seconds"]
+        ),
     }
     sampled = bench["diffusion"]
     model = composed("model", results["default_model"])

@@ -87,14 +87,14 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     assert inference["audio_seconds"] == AUDIO_SECONDS
     assert inference["x_real_time"] == pytest.approx(AUDIO_SECONDS / inference["seconds"])
 
-    # Streaming: 5 s at 44.1 kHz in 20 ms chunks (882 samples) is 250 chunks.
+    # Streaming: 5 s of 48 kHz stereo in 20 ms chunks (960 samples) is 250 chunks.
     stream = results["streaming"]
     assert stream["model"] == "densefilm_causal" and stream["chunk_ms"] == 20 and stream["chunks"] == 250
+    assert stream["sample_rate"] == 48000 and stream["channels"] == 2
     assert stream["x_real_time"] == pytest.approx(AUDIO_SECONDS / stream["seconds"])
     assert stream["compute_ms_per_chunk_mean"] == pytest.approx(1000 * stream["seconds"] / 250)
-    assert (
-        stream["compute_ms_per_chunk_mean"] <= stream["compute_ms_per_chunk_max"] <= 1000 * stream["seconds"]
-    )
+    p99, slowest = stream["compute_ms_per_chunk_p99"], stream["compute_ms_per_chunk_max"]
+    assert 0 < p99 <= slowest <= 1000 * stream["seconds"]
     # a frame comes out once half an analysis window (32 ms) after it has arrived, within a chunk or two
     assert 32 <= stream["frame_delay_ms_mean"] <= stream["frame_delay_ms_max"] < 32 + 2 * 20 + 5
 
@@ -119,7 +119,7 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     # The table prints what results.json holds, to the digits it shows.
     rows = table_rows(result.stdout)
     rates = features["audio_s_per_s"]
-    streaming = "densefilm_causal streaming, 20 ms chunks"
+    streaming = "densefilm_causal streaming, 20 ms chunks of 48 kHz, 2 channel(s)"
     expected = {
         "features, audio2motion (s of audio / s)": rates["audio2motion"],
         "features, librosa_peers (s of audio / s)": rates["librosa_peers"],
@@ -139,9 +139,9 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
         ),
     }
     pairs = {
-        f"{streaming}: compute per chunk (ms, mean / max)": (
+        f"{streaming}: compute per chunk (ms, mean / p99)": (
             "compute_ms_per_chunk_mean",
-            "compute_ms_per_chunk_max",
+            "compute_ms_per_chunk_p99",
         ),
         f"{streaming}: frame delay, its time to out (ms, mean / max)": (
             "frame_delay_ms_mean",

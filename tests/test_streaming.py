@@ -79,22 +79,49 @@ def test_causal_model_reads_90_past_frames_and_windowed_inference_is_one_pass():
     assert windowed.shape == (273, 9) and (windowed - one_pass).abs().max() < 1e-5
 
 
-@pytest.mark.parametrize(("sample_rate", "channels"), [(44100, 2), (16000, 1)])
-def test_stream_of_20ms_chunks_gives_offline_frames_as_soon_as_determined(sample_rate, channels):
+@pytest.mark.parametrize(
+    ("sample_rate", "channels", "chunk_seconds"),
+    [(48000, 2, 0.02), (44100, 2, 0.02), (16000, 1, 0.02), (48000, 1, 0.5)],  # 0.5 s: 15 frames a push
+)
+def test_stream_of_chunks_gives_offline_frames_as_soon_as_determined(sample_rate, channels, chunk_seconds):
     model = generator("densefilm_causal")
     audio = waveform(sample_rate, 6.0, channels)
-    chunk = round(0.02 * sample_rate)
+    chunk = round(chunk_seconds * sample_rate)
     streamed, counts = in_chunks(model.stream(sample_rate), audio, chunk)
     offline = model.generate(audio, sample_rate).values
     assert streamed.shape == offline.shape == (180, 9)
     assert (streamed - offline).abs().max() < 1e-4 * offline.abs().max()
     # Frame t is out once the audio reaches t / fps plus half an analysis window (32 ms), plus the
-    # resampler's few samples and the chunk it falls in: never later than 32 + 20 + 1 ms.
+    # resampler's few samples and the chunk it falls in: never later than 32 ms + a chunk + 1 ms.
     out = torch.tensor(counts).cumsum(0)  # frames out after each push
     heard = (torch.arange(1, len(counts) + 1) * chunk).clamp(max=audio.shape[-1]) / sample_rate
-    due = ((heard - 0.032 - 0.021) * 30).floor().long() + 1  # frames whose delay limit has passed
+    due = ((heard - 0.032 - chunk_seconds - 0.001) * 30).floor().long() + 1  # frames past their limit
     assert (out >= due.clamp(min=0, max=180)).all()
     assert (out <= ((heard - 0.032) * 30).floor().long() + 1).all()  # and none before its audio is in
+
+
+def state_sizes(stream) -> list[int]:
+    """The lengths of everything a MotionStream keeps: the featurizer's input and signal tails, and
+    each convolution's last inputs."""
+    encoder, blocks = stream.state
+    pasts = [past.shape[0] for block in [*encoder, *blocks] for past in block]
+    return [stream.features.samples.shape[0], stream.features.signal.shape[0], *pasts]
+
+
+def test_stream_keeps_each_layers_reach_and_no_more_however_long_it_runs():
+    model = generator("densefilm_causal")
+    stream, audio, chunk = model.stream(48000), waveform(48000, 12.0, 2), 960
+    for start in range(0, 48000 * 2, chunk):
+        stream.push(audio[:, start : start + chunk])
+    after_2s = state_sizes(stream)
+    for start in range(48000 * 2, audio.shape[-1], chunk):
+        stream.push(audio[:, start : start + chunk])
+    # kernel 3: each convolution keeps 2 x its dilation frames, the encoder's 1, 2, 4, the blocks' 1..16
+    assert state_sizes(stream)[2:] == after_2s[2:] == [2 * d for d in (1, 2, 4, 1, 2, 4, 8, 16, 1, 2, 4)]
+    # the featurizer keeps the input its resampler reads around a block (19 samples either side, at
+    # 48 kHz) and the 16 kHz signal of the next frame's analysis window (1,024 samples) that is in
+    for input_tail, signal_tail in (state_sizes(stream)[:2], after_2s[:2]):
+        assert input_tail <= 3 * 19 and signal_tail <= 1024
 
 
 def test_streaming_refuses_a_model_that_sees_the_future_and_bad_chunks():

@@ -14,6 +14,7 @@ from typing import Final
 import torch
 import torchaudio.functional as AF
 from torch import nn
+from torchaudio.transforms import Resample
 
 FEATURE_NAMES = ("mel", "onset", "rms", "centroid")
 # Input samples per period of the resampling ratio, at most: torchaudio's sinc kernel holds
@@ -233,8 +234,9 @@ class FeatureStream:
 
     Frame i is centred on i / fps and spans n_fft / 2 samples after that (32 ms by default), so it comes
     out once those have arrived; audio at another rate also waits for the end of its resampling block
-    (441 samples, 10 ms, at 44.1 kHz) and the few samples the resampler's kernel reaches past it. Only the
-    input that frames still to come need is kept, so memory does not grow with the stream.
+    (441 samples, 10 ms, at 44.1 kHz) and the few samples the resampler's kernel reaches past it. Each
+    block is resampled once, as it completes, and only the input and resampled signal that frames still
+    to come need are kept, so a push costs its new samples' work and memory does not grow.
     """
 
     def __init__(self, featurizer: AudioFeaturizer, sample_rate: int):
@@ -242,15 +244,17 @@ class FeatureStream:
         self.sample_rate = checked_rate(sample_rate)
         self.orig, self.new = featurizer.resampling(self.sample_rate)
         self.rate = self.sample_rate * self.new / self.orig  # after resampling
+        device = featurizer.window.device
         # Resampling maps each block of `orig` input samples to `new` output samples, reading `reach`
-        # samples either side of the block (torchaudio's kernel width for RESAMPLE_FILTER).
+        # input samples either side of the block; the kernel is made once (AF.resample makes it each call).
+        self.resample: nn.Module = nn.Identity()
         self.reach = 0
         if (self.orig, self.new) != (1, 1):
-            width, rolloff = RESAMPLE_FILTER["lowpass_filter_width"], RESAMPLE_FILTER["rolloff"]
-            self.reach = math.ceil(width * self.orig / (min(self.orig, self.new) * rolloff))
-        # mono input from sample `self.start` (a block boundary) on, on the featurizer's device
-        self.samples = torch.zeros(0, device=featurizer.window.device)
-        self.start = self.received = self.next_frame = 0
+            self.resample = Resample(self.orig, self.new, **RESAMPLE_FILTER, dtype=torch.float32).to(device)
+            self.reach = self.resample.width
+        self.samples = torch.zeros(0, device=device)  # mono input from sample `self.start` (a block's first)
+        self.signal = torch.zeros(0, device=device)  # resampled, from its sample `self.offset`
+        self.start = self.offset = self.received = self.blocks = self.next_frame = 0  # blocks resampled
         self.channels: int | None = None
         self.previous_mel: torch.Tensor | None = None
 
@@ -269,9 +273,9 @@ class FeatureStream:
             raise ValueError(f"chunk has {chunk.shape[0]} channels, the stream {self.channels}")
         self.samples = torch.cat([self.samples, mono_samples(chunk.to(self.samples.device))])
         self.received += chunk.shape[-1]
-        # Resampled samples no later input changes: those of blocks whose reach ends inside the input.
-        ready = max((self.received - self.reach) // self.orig, 0) * self.new
-        half = self.featurizer.n_fft // 2
+        # Blocks that no later input changes: those whose reach ends inside the input.
+        self._resample(max((self.received - self.reach) // self.orig, 0))
+        ready, half = self.blocks * self.new, self.featurizer.n_fft // 2  # final resampled samples
         stop = max(self.next_frame, int((ready - half) * self.featurizer.fps / self.rate) - 1)
         while self._centre(stop) + half <= ready:
             stop += 1
@@ -286,26 +290,37 @@ class FeatureStream:
                 f"audio is shorter than one motion frame ({self.received / self.sample_rate:.4f} s < "
                 f"1/{self.featurizer.fps:g} s)"
             )
+        self._resample(None)
         return self._features(frames_out, final=True)
 
+    def _resample(self, blocks: int | None) -> None:
+        """Appends the resampled blocks self.blocks..blocks-1 to `signal` (None: all to the end of the
+        input, which the resampler reads as zeros beyond, as it does for the whole audio), then drops the
+        input that later blocks do not read."""
+        if blocks is not None and blocks <= self.blocks:
+            return
+        # From enough blocks before the first new one that its kernel reads real input, not padding.
+        first = max(self.blocks - -(-self.reach // self.orig), 0)
+        end = self.received if blocks is None else min(blocks * self.orig + self.reach, self.received)
+        resampled = self.resample(self.samples[first * self.orig - self.start : end - self.start])
+        skip = (self.blocks - first) * self.new
+        resampled = resampled[skip:] if blocks is None else resampled[skip : (blocks - first) * self.new]
+        self.signal = torch.cat([self.signal, resampled])
+        self.blocks = -(-self.received // self.orig) if blocks is None else blocks
+        keep_from = max(self.blocks - -(-self.reach // self.orig), 0) * self.orig
+        self.samples, self.start = self.samples[keep_from - self.start :], keep_from
+
     def _features(self, stop: int, final: bool) -> torch.Tensor:
-        """Features of frames next_frame..stop-1; then drops the input that later frames do not need."""
+        """Features of frames next_frame..stop-1; then drops the signal that later frames do not need."""
         featurizer, first, half = self.featurizer, self.next_frame, self.featurizer.n_fft // 2
         if stop <= first:
             return self.samples.new_zeros(0, featurizer.dim)
-        signal = self.samples
-        if (self.orig, self.new) != (1, 1):
-            signal = AF.resample(signal, self.orig, self.new, **RESAMPLE_FILTER)
-        offset = self.start // self.orig * self.new  # resampled index of signal[0]
         # The front pad is read only at the start of the audio, the tail pad only at its end.
-        padded = torch.nn.functional.pad(signal, (half, featurizer.n_fft if final else 0))
-        spectral = featurizer.spectral(featurizer.frames(padded, self.rate, first, stop, offset))
+        padded = torch.nn.functional.pad(self.signal, (half, featurizer.n_fft if final else 0))
+        spectral = featurizer.spectral(featurizer.frames(padded, self.rate, first, stop, self.offset))
         features = featurizer.assemble(*spectral, previous_mel=self.previous_mel)
-        check_finite(features, self.samples)
+        check_finite(features, self.signal)
         self.previous_mel, self.next_frame = spectral[0][-1], stop
-        # Keep the input from the block holding the next frame's first sample, less the blocks the
-        # kernel reaches back over: their outputs would read the zeros before the kept input.
-        needed_block = max(self._centre(stop) - half, 0) // self.new
-        keep_from = max(needed_block - -(-self.reach // self.orig), 0) * self.orig
-        self.samples, self.start = self.samples[keep_from - self.start :], keep_from
+        keep_from = max(self._centre(stop) - half, 0)  # the next frame's first sample
+        self.signal, self.offset = self.signal[keep_from - self.offset :], keep_from
         return features

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING
 import torch
 
 from audio2motion.features import FeatureStream
-from audio2motion.inference.windows import ExactWindows
 
 if TYPE_CHECKING:
     from audio2motion.inference.generator import MotionGenerator
@@ -16,24 +15,21 @@ class MotionStream:
     returns the frames of the audio's end. Together they are the frames `generate` gives for the whole
     audio.
 
-    Frame t needs the audio up to its time plus half an analysis window (n_fft / 2 samples), and the
-    features of the frames its convolutions read before it (`ExactWindows.past`), which the stream keeps;
-    memory does not grow.
+    Frame t needs the audio up to its time plus half an analysis window (n_fft / 2 samples). Each layer
+    keeps what later frames read of the past (the featurizer its input tail, each convolution its last
+    inputs: Audio2Motion.step), so a push costs its new frames' work alone and memory does not grow.
     """
 
     def __init__(self, generator: "MotionGenerator", sample_rate: int):
         if generator.sampler is not None:
             raise ValueError("streaming needs a regression model; this one samples (objective=diffusion)")
-        windows = generator.windows
-        if not isinstance(windows, ExactWindows) or windows.future > 0:
-            raise ValueError(
-                "streaming needs a causal model of convolutions alone (model=densefilm_causal); this one "
-                "sees future frames or attends over whole windows"
-            )
-        self.windows, self.feature_norm = windows, generator.feature_norm
+        self.model, self.feature_norm, self.motion_norm = (
+            generator.model,
+            generator.feature_norm,
+            generator.motion_norm,
+        )
+        self.state = self.model.stream_state()
         self.features = FeatureStream(generator.featurizer, sample_rate)
-        # the normalised features that frames to come read before them
-        self.context = torch.zeros(0, generator.featurizer.dim, device=generator.featurizer.window.device)
 
     @torch.inference_mode()
     def push(self, chunk: torch.Tensor) -> torch.Tensor:
@@ -47,9 +43,6 @@ class MotionStream:
 
     def _motion(self, features: torch.Tensor) -> torch.Tensor:
         if features.shape[0] == 0:
-            return features.new_zeros(0, self.windows.motion_norm.mean.shape[0])
-        normalised = self.feature_norm(features)  # [t, F]
-        motion = self.windows.run(normalised, self.context)  # [t, D]
-        known = torch.cat([self.context, normalised])
-        self.context = known[max(known.shape[0] - self.windows.past, 0) :]
-        return motion
+            return features.new_zeros(0, self.motion_norm.mean.shape[0])
+        motion, self.state = self.model.step(self.feature_norm(features), self.state)  # [t, D]
+        return self.motion_norm.inverse(motion)

@@ -4,7 +4,7 @@ parts it shares with the diffusion denoiser are MotionNetwork."""
 import torch
 from torch import nn
 
-from audio2motion.models.blocks import ResidualMotionBlock, residual_stack
+from audio2motion.models.blocks import ResidualMotionBlock, StackState, residual_stack, stack_step
 from audio2motion.models.config import NetworkConfig
 from audio2motion.models.spline import from_controls, to_controls
 
@@ -43,6 +43,12 @@ class AudioEncoder(nn.Module):
             return frames, frames.mean(dim=1)  # [B, T, d], [B, d]
         weights = mask.unsqueeze(-1).to(frames.dtype)  # [B, T, 1]
         return frames, (frames * weights).sum(1) / weights.sum(1).clamp(min=1)
+
+    def step(self, features: torch.Tensor, past: StackState) -> tuple[torch.Tensor, StackState]:
+        """Streaming (causal convolutions): per-frame embeddings `[t, d]` of new frames' features `[t, F]`,
+        and the blocks' new state (see ResidualMotionBlock.step)."""
+        h, state = stack_step(self.blocks, self.proj(features), None, past)  # [t, d]
+        return self.norm(h), state
 
 
 def receptive_field(config: NetworkConfig) -> tuple[int, int] | None:
@@ -95,10 +101,7 @@ class MotionNetwork(nn.Module):
         """The blocks on `x` `[B, T, d]`, conditioned on `cond` `[B, T, d]` or `[B, d]` as `modulation`
         says, then the head."""
         frames, step = x.shape[1], self.spline_step
-        if self.concat is not None:
-            if cond.dim() == 2:
-                cond = cond.unsqueeze(1).expand(-1, frames, -1)  # [B, T, d]
-            x = self.concat(torch.cat([x, cond], dim=-1))  # [B, T, d]
+        x = self.joined(x, cond)  # [B, T, d]
         if step > 1:
             if cond.dim() == 3 and self.concat is None:  # concat has joined it to x already
                 cond, _ = to_controls(cond, mask, step)  # [B, C, d]
@@ -107,6 +110,15 @@ class MotionNetwork(nn.Module):
             x = block(x, cond, mask)  # [B, T or C, d]; blocks without DenseFiLM (concat) ignore cond
         out = self.head(self.norm(x))  # [B, T or C, D]
         return out if step == 1 else from_controls(out, frames, step)  # [B, T, D]
+
+    def joined(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """With `modulation="concat"`, the block input `x` `[B, T, d]` joined to its condition and projected
+        back to width d; `x` itself with DenseFiLM."""
+        if self.concat is None:
+            return x
+        if cond.dim() == 2:
+            cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
+        return self.concat(torch.cat([x, cond], dim=-1))  # [B, T, d]
 
 
 class Audio2Motion(MotionNetwork):
@@ -126,3 +138,25 @@ class Audio2Motion(MotionNetwork):
         cond = self.encode(features, mask)  # [B, T, d] or [B, d]
         x = self.query.expand(features.shape[0], features.shape[1], -1)  # [B, T, d]
         return self.decode(x, cond, mask)  # [B, T, D]
+
+    def stream_state(self) -> tuple[StackState, StackState]:
+        """The state `step` starts a stream from: the encoder's and the blocks' (zeros, as a window pads).
+        Raises ValueError for a network that cannot stream."""
+        if self.context is None or self.context[1] > 0:
+            raise ValueError(
+                "streaming needs a causal model of convolutions alone (model=densefilm_causal); this one "
+                "sees future frames or attends over whole windows"
+            )
+        encoder = [block.stream_state() for block in self.encoder.blocks]
+        return encoder, [block.stream_state() for block in self.blocks]
+
+    def step(
+        self, features: torch.Tensor, state: tuple[StackState, StackState]
+    ) -> tuple[torch.Tensor, tuple[StackState, StackState]]:
+        """Streaming, in eval mode: normalised features `[t, F]` of the frames that follow those `state` has
+        seen (one stream, no batch axis) -> their motion `[t, D]`, as forward gives for the whole input,
+        and the new state. Each layer computes the new frames alone, from the last inputs it keeps."""
+        cond, encoder = self.encoder.step(features, state[0])  # [t, d]
+        x = self.joined(self.query.expand(features.shape[0], -1), cond)  # [t, d]
+        x, blocks = stack_step(self.blocks, x, cond, state[1])  # [t, d]
+        return self.head(self.norm(x)), (encoder, blocks)  # [t, D]

@@ -24,3 +24,9 @@ class DenseFiLM(nn.Module):
             params = params.unsqueeze(1)  # [B, 1, 2d]
         scale, shift = params.chunk(2, dim=-1)  # [B, T or 1, d] each
         return (1 + scale) * h + shift  # [B, T, d]
+
+    def step(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Frame by frame, for a stream without a batch axis: `h` and `cond` `[t, d]` -> `[t, d]`."""
+        params = nn.functional.linear(nn.functional.mish(cond), self.proj.weight, self.proj.bias)  # [t, 2d]
+        scale, shift = params.chunk(2, dim=-1)  # [t, d] each
+        return torch.addcmul(shift, h, scale + 1)  # [t, d]
