@@ -109,22 +109,66 @@ def untrained_module(
     return module
 
 
+# Dense bf16 tensor-core peaks (TFLOP/s, without sparsity) from the vendors' data sheets, by a name that
+# torch.cuda.get_device_name() holds; the first match counts, so the more specific names come first.
+PEAK_BF16_TFLOPS = {
+    "H100 PCIe": 756.0,
+    "H100": 989.4,
+    "H200": 989.4,
+    "GH200": 989.4,
+    "A100": 312.0,
+    "L40S": 362.1,
+    "L4": 121.0,
+    "A10G": 70.0,
+    "RTX 4090": 165.2,
+}
+
+
+def peak_tflops(device: str, configured: float | None) -> float | None:
+    """The device's dense bf16 peak: `configured` when given, else the table's for a GPU it names, else
+    None (the CPU, an unknown GPU: no MFU then)."""
+    if configured is not None:
+        return float(configured)
+    if not device.startswith("cuda"):
+        return None
+    name = torch.cuda.get_device_name(torch.device(device))
+    return next((peak for key, peak in PEAK_BF16_TFLOPS.items() if key in name), None)
+
+
+def training_batch(module: Audio2MotionModule, windows: int, device: str = "cpu") -> dict:
+    """A batch of `windows` random training windows of the module's length."""
+    window = module.hparams.window
+    return {
+        "features": torch.randn(windows, window, module.hparams.feature_dim, device=device),
+        "motion": torch.randn(windows, window, MOTION_DIM, device=device),
+        "mask": torch.ones(windows, window, dtype=torch.bool, device=device),
+    }
+
+
+def training_flops(module: Audio2MotionModule) -> float:
+    """Model FLOPs of one training window: the loss's forward and backward passes, counted by
+    torch.utils.flop_counter (matrix products and convolutions; what MFU counts)."""
+    with FlopCounterMode(display=False) as counter:
+        module._losses(training_batch(module, 1))[0]["loss"].backward()
+    module.zero_grad(set_to_none=True)
+    return float(counter.get_total_flops())
+
+
 def _train_rate(model: dict, features: dict, settings: dict, device: str, results) -> None:
     """Child process: the windows of `steps` optimiser steps, their seconds, windows per second, and the
-    process's peak memory."""
+    process's peak memory. bf16 autocast on a GPU, as trainer=gpu trains (precision bf16-mixed), fused
+    AdamW there."""
     torch.manual_seed(0)
     module = untrained_module(model, features, settings["window_seconds"]).to(device)
-    window = module.hparams.window
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4)
-    batch = {
-        "features": torch.randn(settings["batch_size"], window, module.hparams.feature_dim, device=device),
-        "motion": torch.randn(settings["batch_size"], window, MOTION_DIM, device=device),
-        "mask": torch.ones(settings["batch_size"], window, dtype=torch.bool, device=device),
-    }
+    cuda = device.startswith("cuda")
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, fused=cuda)
+    batch = training_batch(module, settings["batch_size"], device)
 
     def step():
         optimizer.zero_grad()
-        module._losses(batch)[0]["loss"].backward()
+        with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=cuda):
+            loss = module._losses(batch)[0]["loss"]
+        loss.backward()
         optimizer.step()
 
     for _ in range(settings["warmup_steps"]):
@@ -235,6 +279,13 @@ def model_cost(module: Audio2MotionModule) -> dict:
         "parameters": sum(p.numel() for p in module.model.parameters()),
         "gflops_per_motion_second": counter.get_total_flops() / (window / FPS) / 1e9,
     }
+
+
+def utilisation(train: dict, flops_per_window: float, peak: float | None) -> dict:
+    """Achieved model TFLOP/s of a training rate (`train_rate`'s) and MFU, their share of `peak` TFLOP/s
+    (None without a peak)."""
+    tflops = train["windows_per_s"] * flops_per_window / 1e12
+    return {"tflops": tflops, "peak_tflops": peak, "mfu": None if peak is None else tflops / peak}
 
 
 def streaming_rate(

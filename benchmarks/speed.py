@@ -19,9 +19,12 @@ from measurements import (
     infer_script_rate,
     inference_rate,
     model_cost,
+    peak_tflops,
     streaming_rate,
     train_rate,
+    training_flops,
     untrained_module,
+    utilisation,
 )
 from omegaconf import DictConfig, OmegaConf
 
@@ -56,6 +59,20 @@ def table(results: dict) -> str:
             (f"{name}: training on {results['device']} (windows / s)", f"{train['windows_per_s']:.1f}")
         )
         rows.append((f"{name}: training peak memory (MiB)", f"{train['peak_mb']:,.0f}"))
+        rows.append(
+            (
+                f"{name}: training GFLOPs per window (forward + backward)",
+                f"{model['train_gflops_per_window']:.2f}",
+            )
+        )
+        rows.append((f"{name}: training TFLOP/s achieved", f"{train['tflops']:.3f}"))
+        peak = train["peak_tflops"]
+        rows.append(
+            (
+                f"{name}: MFU (of {'an unknown' if peak is None else f'{peak:g} TFLOP/s'} dense bf16 peak)",
+                "peak unknown: set benchmark.peak_tflops" if peak is None else f"{100 * train['mfu']:.1f}%",
+            )
+        )
         rows.append((f"{name}: offline inference (x real time)", f"{model['inference']['x_real_time']:,.0f}"))
     stream = results["streaming"]
     audio = f"{stream['sample_rate'] / 1000:g} kHz, {stream['channels']} channel(s)"
@@ -102,12 +119,16 @@ def main(cfg: DictConfig) -> None:
         "data": data_rate(run_dir / "data", features, bench["data"]),
         "models": {},
     }
+    peak = peak_tflops(cfg.device, bench["peak_tflops"])
     for name in bench["models"]:
         model = composed("model", name)
         module = untrained_module(model, features, window_seconds)
+        flops = training_flops(module)
+        train = train_rate(model, features, bench["train"], cfg.device)
         results["models"][name] = {
             **model_cost(module),
-            "train": train_rate(model, features, bench["train"], cfg.device),
+            "train_gflops_per_window": flops / 1e9,
+            "train": train | utilisation(train, flops, peak),
             "inference": inference_rate(module, audio["seconds"], audio["sample_rate"], bench["repeats"]),
         }
     stream = bench["streaming"]

@@ -12,7 +12,14 @@ import pytest
 import torch
 from conftest import run_script
 from hydra import compose, initialize_config_dir
-from measurements import best_seconds, model_cost
+from measurements import (
+    best_seconds,
+    model_cost,
+    peak_tflops,
+    training_flops,
+    untrained_module,
+    utilisation,
+)
 from omegaconf import OmegaConf
 from test_config import CONF
 
@@ -81,6 +88,9 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     net = Audio2Motion(feature_dim, len(SyntheticRules().channels), NetworkConfig.from_dict(cfg.model.net))
     assert model["parameters"] == sum(p.numel() for p in net.parameters())
     assert model["gflops_per_motion_second"] > 0
+    # MFU: the windows' counted FLOPs over the seconds they took; on the CPU no bf16 peak is known.
+    assert train["tflops"] == pytest.approx(train["windows_per_s"] * model["train_gflops_per_window"] / 1e3)
+    assert train["peak_tflops"] is None and train["mfu"] is None
 
     # Offline inference: audio seconds over the fastest time.
     inference = model["inference"]
@@ -132,6 +142,8 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
         "densefilm: forward GFLOPs per s of motion": model["gflops_per_motion_second"],
         f"densefilm: training on {results['device']} (windows / s)": train["windows_per_s"],
         "densefilm: training peak memory (MiB)": train["peak_mb"],
+        "densefilm: training GFLOPs per window (forward + backward)": model["train_gflops_per_window"],
+        "densefilm: training TFLOP/s achieved": train["tflops"],
         "densefilm: offline inference (x real time)": inference["x_real_time"],
         f"{streaming} (x real time)": stream["x_real_time"],
         "densefilm, objective=diffusion: scripts/infer.py on 4 s of music, start-up included (x real time)": (
@@ -148,6 +160,10 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
             "frame_delay_ms_max",
         ),
     }
+    assert (
+        rows.pop("densefilm: MFU (of an unknown dense bf16 peak)")
+        == "peak unknown: set benchmark.peak_tflops"
+    )
     assert set(rows) == set(expected) | set(pairs)
     for measure, value in expected.items():
         assert shows(rows[measure], value), (measure, rows[measure], value)
@@ -176,3 +192,31 @@ def test_model_cost_counts_parameters_and_flops_per_second_of_motion_by_hand():
     cost = model_cost(module)
     assert cost["parameters"] == 195
     assert cost["gflops_per_motion_second"] == pytest.approx(10_560 / 1e9)
+
+
+def test_training_flops_are_forward_and_backward_of_the_window():
+    # Backward computes two products for each forward one (input and weight gradients) but the first
+    # layer's input gradient, which the features do not need: a little under three forwards in all.
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train")
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    module = untrained_module(model, OmegaConf.to_container(cfg.features, resolve=True), 2.0)
+    forward = model_cost(module)["gflops_per_motion_second"] * 2.0 * 1e9  # the 2 s window's
+    assert 2.8 * forward < training_flops(module) < 3 * forward
+    assert all(p.grad is None for p in module.parameters())  # counting leaves no gradients behind
+
+
+def test_mfu_is_achieved_model_flops_over_the_dense_bf16_peak(monkeypatch):
+    # 500 windows/s of 2 GFLOPs each: 1 TFLOP/s, 0.1 % of a 1,000 TFLOP/s peak.
+    assert utilisation({"windows_per_s": 500.0}, 2e9, 1000.0) == {
+        "tflops": 1.0,
+        "peak_tflops": 1000.0,
+        "mfu": 0.001,
+    }
+    assert utilisation({"windows_per_s": 500.0}, 2e9, None)["mfu"] is None
+    assert peak_tflops("cpu", None) is None and peak_tflops("cpu", 3.5) == 3.5  # told wins
+    for name, peak in [("NVIDIA H100 PCIe", 756.0), ("NVIDIA H100 80GB HBM3", 989.4), ("NVIDIA H200", 989.4)]:
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device, name=name: name)
+        assert peak_tflops("cuda", None) == peak and peak_tflops("cuda:0", 100.0) == 100.0
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "Some Future GPU")
+    assert peak_tflops("cuda", None) is None
