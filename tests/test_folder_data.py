@@ -3,11 +3,12 @@ import pytest
 import soundfile
 import torch
 from conftest import write_audio
+from torch.utils.data import default_collate
 
 from audio2motion.data.datamodule import MotionDataModule
 from audio2motion.data.folder import Clip, find_pairs, load_clip, split_names
 from audio2motion.data.synthetic import write_synthetic_dataset
-from audio2motion.data.windows import WindowDataset, WindowSampler
+from audio2motion.data.windows import ResidentWindows, WindowDataset, WindowSampler
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 
@@ -128,6 +129,26 @@ def test_windows_cover_clips_and_pad_short_ones():
     assert item["clip"] == "short"
 
 
+def test_resident_windows_cut_on_the_device_equal_the_datasets_own():
+    clips = [
+        Clip("long", torch.randn(100, 3), torch.randn(100, 2)),
+        Clip("short", torch.randn(20, 3), torch.randn(20, 2)),
+        Clip("exact", torch.randn(40, 3), torch.randn(40, 2)),
+    ]
+    for jitter in (False, True):
+        frames = WindowDataset(clips, window=40, stride=30, jitter=jitter)
+        indices = WindowDataset(clips, window=40, stride=30, jitter=jitter, indices=True)
+        items = [(i, 7) if jitter else i for i in range(len(frames))]  # jitter: each moved 7 frames on
+        resident = ResidentWindows(indices, torch.device("cpu"))
+        cut = resident.gather(default_collate([indices[item] for item in items]))
+        expected = default_collate([frames[item] for item in items])
+        assert cut.keys() == expected.keys() and cut["clip"] == expected["clip"]
+        for key in ("features", "motion", "mask"):
+            assert torch.equal(cut[key], expected[key]), (jitter, key)
+        assert (~cut["mask"]).sum() == 20  # the short clip's window, padded with zeros
+    assert resident.features.shape == (160, 3) and resident.offsets.tolist() == [0, 100, 120]
+
+
 def test_sampler_jitters_windows_from_seed_and_epoch_alone():
     clip = Clip("long", torch.randn(100, 3), torch.arange(100.0)[:, None].repeat(1, 2))
     jittered = WindowDataset([clip], window=40, stride=10, jitter=True)
@@ -172,6 +193,18 @@ def test_datamodule_generates_once_and_normalises_from_train(tmp_path):
     assert dm.layout["channels"][:2] == ["hips.bob", "torso.height"] and dm.layout["dim"] == 9
     batch = next(iter(dm.train_dataloader()))
     assert batch["features"].shape == (4, 40, 19) and batch["motion"].shape == (4, 40, 9)
+    # data.resident=true: the loader gives indices and the hook cuts the same batches from the clips
+    assert dm.resident == "auto" and dm.resident_windows is None  # auto: resident on a GPU alone
+    dm.resident = True
+    indices = list(dm.train_dataloader())
+    assert set(indices[0]) == {"clip_index", "start", "frames", "clip"}
+    cuts = [dm.on_after_batch_transfer(batch, 0) for batch in indices]
+    dm.resident = False
+    for cut, plain in zip(cuts, dm.train_dataloader(), strict=True):
+        assert all(torch.equal(cut[key], plain[key]) for key in ("features", "motion", "mask"))
+        assert cut["clip"] == plain["clip"]
+    with pytest.raises(InputError, match="data.resident must be true, false or auto, got 'maybe'"):
+        MotionDataModule(str(tmp_path / "syn"), fps=30, features=FEATURES, resident="maybe")
     changed = MotionDataModule(
         str(tmp_path / "syn"), fps=30, features=FEATURES, generator={**generator, "seed": 4}
     )

@@ -1,5 +1,5 @@
 """Trainer options that change how a step is computed but not what is learned: gradient accumulation,
-torch.compile, deterministic mode."""
+torch.compile, deterministic mode, resident data."""
 
 import pytest
 import torch
@@ -61,6 +61,15 @@ def test_compiled_network_learns_the_eager_weights_and_saves_the_plain_state_dic
     moved = largest_difference(plain["state_dict"], start)
     difference = largest_difference(compiled["state_dict"], plain["state_dict"])
     assert difference < 1e-3 * moved, (moved, difference)  # measured: moved 0.010, difference 0
+
+
+def test_resident_data_learns_the_weights_of_the_loaders_batches(tmp_path):
+    loaded, start = trained(tmp_path, "loaded", "data.resident=false")
+    resident, resident_start = trained(tmp_path, "resident", "data.resident=true")
+    assert largest_difference(resident_start, start) == 0
+    moved = largest_difference(loaded["state_dict"], start)
+    difference = largest_difference(resident["state_dict"], loaded["state_dict"])
+    assert moved > 1e-3 and difference < 1e-5 * moved, (moved, difference)
 
 
 def test_deterministic_mode_switches_torch_to_deterministic_algorithms(tmp_path):

@@ -14,7 +14,7 @@ from audio2motion.audio_io import load_audio
 from audio2motion.data.cache import cache_key, read_cache, write_cache
 from audio2motion.data.folder import Clip, FolderReader, load_clip
 from audio2motion.data.synthetic import generator_settings, rules_from_config, write_synthetic_dataset
-from audio2motion.data.windows import WindowDataset, WindowSampler
+from audio2motion.data.windows import ResidentWindows, WindowDataset, WindowSampler
 from audio2motion.errors import InputError
 from audio2motion.features import AudioFeaturizer
 
@@ -29,6 +29,9 @@ class MotionDataModule(L.LightningDataModule):
     With `generator` settings, `root` is a synthetic data set made (or remade, when the settings
     changed) by `prepare_data`. After `setup`, `stats` holds the per-channel mean and standard deviation
     of features and motion over the training split, and `layout` describes the motion channels.
+
+    `resident` keeps the training clips on the training device (ResidentWindows): the loader then yields
+    window indices and each batch is cut on the device; "auto" does so when training runs on a GPU.
     """
 
     def __init__(
@@ -42,6 +45,7 @@ class MotionDataModule(L.LightningDataModule):
         num_workers: int = 0,
         persistent_workers: bool = True,
         pin_memory: bool = False,
+        resident: bool | str = "auto",
         val_fraction: float = 0.1,
         test_fraction: float = 0.1,
         split_seed: int = 0,
@@ -64,6 +68,10 @@ class MotionDataModule(L.LightningDataModule):
         self.stride = max(1, round(stride_seconds * self.fps))
         self.batch_size = batch_size
         self.num_workers, self.pin_memory = num_workers, pin_memory
+        if resident not in (True, False, "auto"):
+            raise InputError(f"data.resident must be true, false or auto, got {resident!r}")
+        self.resident = resident
+        self.resident_windows: ResidentWindows | None = None
         self.persistent_workers = persistent_workers and num_workers > 0
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.seed = seed
@@ -198,11 +206,20 @@ class MotionDataModule(L.LightningDataModule):
         return self.featurizer.dim
 
     def train_dataloader(self) -> DataLoader:
-        dataset = WindowDataset(self.clips["train"], self.window, self.stride, jitter=True)
         trainer = self.trainer
+        device = trainer.strategy.root_device if trainer else torch.device("cpu")
+        resident = self.resident is True or (self.resident == "auto" and device.type == "cuda")
+        dataset = WindowDataset(self.clips["train"], self.window, self.stride, jitter=True, indices=resident)
+        self.resident_windows = ResidentWindows(dataset, device) if resident else None
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
         sampler = WindowSampler(dataset, self.seed, num_replicas=replicas, rank=rank)
         return self._loader("train", dataset, sampler)
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """Resident training windows: the batch of indices cut from the clips on the device."""
+        if "clip_index" in batch:
+            return self.resident_windows.gather(batch)
+        return batch
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", WindowDataset(self.clips["val"], self.window, self.window, jitter=False))
