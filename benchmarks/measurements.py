@@ -4,6 +4,7 @@ speed, and model cost. Each rate comes with what it was computed from: the amoun
 windows, chunks) and the seconds it took."""
 
 import multiprocessing
+import os
 import resource
 import subprocess
 import sys
@@ -245,28 +246,33 @@ def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int,
     return real_time(seconds, best_seconds(lambda: generator.generate(waveform, sample_rate), repeats))
 
 
-def infer_script_rate(module: Audio2MotionModule, seconds: float, sample_rate: int, folder: Path) -> dict:
-    """Time and real-time factor of `scripts/infer.py` in a fresh interpreter, start-up, reading, analysis,
-    sampling and writing included, on `seconds` of synthetic music in a WAV file (`folder/music.wav`, the
-    motion into `folder/music.npz`), with the module as checkpoint."""
+def infer_script_rate(
+    module: Audio2MotionModule, seconds: float, sample_rate: int, folder: Path, channels: int = 1
+) -> dict:
+    """Time, real-time factor and peak resident memory (MiB) of `scripts/infer.py` in a fresh interpreter,
+    start-up, reading, analysis, sampling and writing included, on `seconds` of synthetic music with
+    `channels` channels in a WAV file (`folder/music.wav`, the motion into `folder/music.npz`), with the
+    module as checkpoint."""
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint = folder / "model.ckpt"
     torch.save({"hyper_parameters": dict(module.hparams), "state_dict": module.state_dict()}, checkpoint)
     audio, _ = synthesize_clip(seconds, sample_rate, FPS, np.random.default_rng(1), SyntheticRules())
-    soundfile.write(folder / "music.wav", audio, sample_rate)
+    soundfile.write(folder / "music.wav", np.repeat(audio[:, None], channels, axis=1), sample_rate)
+    command = [
+        sys.executable,
+        INFER_SCRIPT,
+        f"ckpt={checkpoint}",
+        f"audio={folder / 'music.wav'}",
+        f"out={folder}",
+    ]
     start = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            INFER_SCRIPT,
-            f"ckpt={checkpoint}",
-            f"audio={folder / 'music.wav'}",
-            f"out={folder}",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return real_time(seconds, time.perf_counter() - start)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)  # this child's own resources, not other children's
+    seconds_taken = time.perf_counter() - start
+    if status != 0:
+        raise RuntimeError(f"scripts/infer.py failed: {stderr.decode()[-2000:]}")
+    return real_time(seconds, seconds_taken) | {"channels": channels, "peak_mib": usage.ru_maxrss / 1024}
 
 
 def model_cost(module: Audio2MotionModule) -> dict:

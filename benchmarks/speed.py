@@ -90,6 +90,13 @@ def table(results: dict) -> str:
             f"{stream['frame_delay_ms_mean']:.0f} / {stream['frame_delay_ms_max']:.0f}",
         )
     )
+    offline = results["offline"]
+    name = (
+        f"{offline['model']}: scripts/infer.py on {offline['audio_seconds']:g} s of "
+        f"{offline['sample_rate'] / 1000:g} kHz, {offline['channels']} channel(s), start-up included"
+    )
+    rows.append((f"{name} (x real time)", f"{offline['x_real_time']:.1f}"))
+    rows.append((f"{name}: peak memory (MiB)", f"{offline['peak_mib']:,.0f}"))
     sampled = results["diffusion"]
     rows.append(
         (
@@ -139,8 +146,19 @@ def main(cfg: DictConfig) -> None:
             causal, audio["seconds"], stream["sample_rate"], stream["channels"], stream["chunk_seconds"]
         ),
     }
+    offline, model = bench["offline"], composed("model", results["default_model"])
+    results["offline"] = {
+        "model": results["default_model"],
+        "sample_rate": offline["sample_rate"],
+        **infer_script_rate(
+            untrained_module(model, features, window_seconds),
+            offline["seconds"],
+            offline["sample_rate"],
+            run_dir / "offline",
+            offline["channels"],
+        ),
+    }
     sampled = bench["diffusion"]
-    model = composed("model", results["default_model"])
     denoiser = untrained_module(model, features, window_seconds, composed("objective", "diffusion"))
     results["diffusion"] = {
         "model": results["default_model"],

@@ -27,7 +27,7 @@ from audio2motion.data.synthetic import SyntheticRules
 from audio2motion.features import AudioFeaturizer
 from audio2motion.models import Audio2Motion, NetworkConfig
 
-AUDIO_SECONDS, DIFFUSION_SECONDS, STEPS, BATCH = 5.0, 4.0, 2, 16
+AUDIO_SECONDS, DIFFUSION_SECONDS, OFFLINE_SECONDS, STEPS, BATCH = 5.0, 4.0, 3.0, 2, 16
 TINY = [
     "benchmark.repeats=1",
     f"benchmark.audio.seconds={AUDIO_SECONDS}",
@@ -39,6 +39,7 @@ TINY = [
     "benchmark.data.duration=3.0",
     "benchmark.data.window_seconds=1.0",
     f"benchmark.diffusion.seconds={DIFFUSION_SECONDS}",
+    f"benchmark.offline.seconds={OFFLINE_SECONDS}",
 ]
 
 
@@ -115,6 +116,14 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     with np.load(tmp_path / "diffusion" / "music.npz") as written:
         assert written["motion"].shape == (120, 9) and float(written["fps"]) == 30
 
+    # scripts/infer.py of the default model on 3 s of 48 kHz stereo: 90 frames; its peak memory holds torch.
+    offline = results["offline"]
+    assert offline["model"] == "densefilm" and offline["audio_seconds"] == OFFLINE_SECONDS
+    assert offline["sample_rate"] == 48000 and offline["channels"] == 2 and offline["peak_mib"] > 100
+    assert offline["x_real_time"] == pytest.approx(OFFLINE_SECONDS / offline["seconds"])
+    with np.load(tmp_path / "offline" / "music.npz") as written:
+        assert written["motion"].shape == (90, 9)
+
     # The measurements ran one after the other inside the run, so their times add up to less than its.
     measured = [
         *features["seconds"].values(),
@@ -122,6 +131,7 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
         train["seconds"],
         inference["seconds"],
         stream["seconds"],
+        offline["seconds"],
         sampled["seconds"],
     ]
     assert sum(measured) < results["seconds"]
@@ -130,6 +140,7 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     rows = table_rows(result.stdout)
     rates = features["audio_s_per_s"]
     streaming = "densefilm_causal streaming, 20 ms chunks of 48 kHz, 2 channel(s)"
+    on_48k = "densefilm: scripts/infer.py on 3 s of 48 kHz, 2 channel(s), start-up included"
     expected = {
         "features, audio2motion (s of audio / s)": rates["audio2motion"],
         "features, librosa_peers (s of audio / s)": rates["librosa_peers"],
@@ -146,6 +157,8 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
         "densefilm: training TFLOP/s achieved": train["tflops"],
         "densefilm: offline inference (x real time)": inference["x_real_time"],
         f"{streaming} (x real time)": stream["x_real_time"],
+        f"{on_48k} (x real time)": offline["x_real_time"],
+        f"{on_48k}: peak memory (MiB)": offline["peak_mib"],
         "densefilm, objective=diffusion: scripts/infer.py on 4 s of music, start-up included (x real time)": (
             sampled["x_real_time"]
         ),
