@@ -4,7 +4,6 @@ speed, and model cost. Each rate comes with what it was computed from: the amoun
 windows, chunks) and the seconds it took."""
 
 import multiprocessing
-import os
 import resource
 import subprocess
 import sys
@@ -246,6 +245,16 @@ def inference_rate(module: Audio2MotionModule, seconds: float, sample_rate: int,
     return real_time(seconds, best_seconds(lambda: generator.generate(waveform, sample_rate), repeats))
 
 
+# Runs the command it is given, its output dropped, and prints its wall time in seconds and its peak
+# resident memory in KiB.
+TIME_CHILD = """import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(child.pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))"""
+
+
 def infer_script_rate(
     module: Audio2MotionModule, seconds: float, sample_rate: int, folder: Path, channels: int = 1
 ) -> dict:
@@ -265,14 +274,13 @@ def infer_script_rate(
         f"audio={folder / 'music.wav'}",
         f"out={folder}",
     ]
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)  # this child's own resources, not other children's
-    seconds_taken = time.perf_counter() - start
-    if status != 0:
-        raise RuntimeError(f"scripts/infer.py failed: {stderr.decode()[-2000:]}")
-    return real_time(seconds, seconds_taken) | {"channels": channels, "peak_mib": usage.ru_maxrss / 1024}
+    # Run from a small interpreter: Linux counts the memory of the process a child was forked from in
+    # its peak, and this one holds models and audio.
+    timed = subprocess.run([sys.executable, "-c", TIME_CHILD, *command], capture_output=True, text=True)
+    if timed.returncode != 0:
+        raise RuntimeError(f"scripts/infer.py failed: {timed.stderr[-2000:]}")
+    seconds_taken, peak_kib = timed.stdout.split()
+    return real_time(seconds, float(seconds_taken)) | {"channels": channels, "peak_mib": int(peak_kib) / 1024}
 
 
 def model_cost(module: Audio2MotionModule) -> dict:
