@@ -103,8 +103,7 @@ def test_stream_of_chunks_gives_offline_frames_as_soon_as_determined(sample_rate
 def state_sizes(stream) -> list[int]:
     """The lengths of everything a MotionStream keeps: the featurizer's input and signal tails, and
     each convolution's last inputs."""
-    encoder, blocks = stream.state
-    pasts = [past.shape[0] for block in [*encoder, *blocks] for past in block]
+    pasts = [past.shape[0] for block in [*stream.state.encoder, *stream.state.blocks] for past in block]
     return [stream.features.samples.shape[0], stream.features.signal.shape[0], *pasts]
 
 

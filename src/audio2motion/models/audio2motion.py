@@ -1,6 +1,8 @@
 """The audio-to-motion model: audio encoder -> DenseFiLM-modulated residual motion blocks -> head; the
 parts it shares with the diffusion denoiser are MotionNetwork."""
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
@@ -66,6 +68,18 @@ def receptive_field(config: NetworkConfig) -> tuple[int, int] | None:
     reaches = [(config.kernel_size - 1) * d for d in dilations]
     past = sum(reaches) if config.causal else sum(r // 2 for r in reaches)  # as DilatedConv pads
     return past, sum(reaches) - past
+
+
+@dataclass
+class StreamState:
+    """What Audio2Motion.step keeps between pushes: the encoder's and the blocks' convolutions' last
+    inputs, and the blocks' DenseFiLM projections stacked when the stream starts (weight
+    `[blocks x 2d, d]`, bias), so that one product per frame gives every block's scale and shift (every
+    block reads the same condition); None for blocks without DenseFiLM."""
+
+    encoder: StackState
+    blocks: StackState
+    film: tuple[torch.Tensor, torch.Tensor] | None
 
 
 class MotionNetwork(nn.Module):
@@ -139,24 +153,34 @@ class Audio2Motion(MotionNetwork):
         x = self.query.expand(features.shape[0], features.shape[1], -1)  # [B, T, d]
         return self.decode(x, cond, mask)  # [B, T, D]
 
-    def stream_state(self) -> tuple[StackState, StackState]:
-        """The state `step` starts a stream from: the encoder's and the blocks' (zeros, as a window pads).
-        Raises ValueError for a network that cannot stream."""
+    def stream_state(self) -> StreamState:
+        """The state `step` starts a stream from (zeros, as a window pads). Raises ValueError for a network
+        that cannot stream."""
         if self.context is None or self.context[1] > 0:
             raise ValueError(
                 "streaming needs a causal model of convolutions alone (model=densefilm_causal); this one "
                 "sees future frames or attends over whole windows"
             )
-        encoder = [block.stream_state() for block in self.encoder.blocks]
-        return encoder, [block.stream_state() for block in self.blocks]
+        film = None
+        if self.concat is None:
+            projections = [block.film.proj for block in self.blocks]
+            film = (torch.cat([p.weight for p in projections]), torch.cat([p.bias for p in projections]))
+        return StreamState(
+            [block.stream_state() for block in self.encoder.blocks],
+            [block.stream_state() for block in self.blocks],
+            film,
+        )
 
-    def step(
-        self, features: torch.Tensor, state: tuple[StackState, StackState]
-    ) -> tuple[torch.Tensor, tuple[StackState, StackState]]:
+    def step(self, features: torch.Tensor, state: StreamState) -> tuple[torch.Tensor, StreamState]:
         """Streaming, in eval mode: normalised features `[t, F]` of the frames that follow those `state` has
         seen (one stream, no batch axis) -> their motion `[t, D]`, as forward gives for the whole input,
         and the new state. Each layer computes the new frames alone, from the last inputs it keeps."""
-        cond, encoder = self.encoder.step(features, state[0])  # [t, d]
-        x = self.joined(self.query.expand(features.shape[0], -1), cond)  # [t, d]
-        x, blocks = stack_step(self.blocks, x, cond, state[1])  # [t, d]
-        return self.head(self.norm(x)), (encoder, blocks)  # [t, D]
+        frames = features.shape[0]
+        cond, encoder = self.encoder.step(features, state.encoder)  # [t, d]
+        x = self.joined(self.query.expand(frames, -1), cond)  # [t, d]
+        films = None
+        if state.film is not None:  # every block's DenseFiLM projection of the condition in one product
+            films = nn.functional.linear(nn.functional.mish(cond), *state.film)  # [t, blocks x 2d]
+            films = films.view(frames, len(self.blocks), -1).unbind(1)  # blocks x [t, 2d]
+        x, blocks = stack_step(self.blocks, x, films, state.blocks)  # [t, d]
+        return self.head(self.norm(x)), StreamState(encoder, blocks, state.film)  # [t, D]

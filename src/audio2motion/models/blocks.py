@@ -6,7 +6,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from audio2motion.models.config import MIXERS, NetworkConfig
-from audio2motion.models.densefilm import DenseFiLM
+from audio2motion.models.densefilm import DenseFiLM, modulate
 
 
 class DilatedConv(nn.Module):
@@ -35,11 +35,14 @@ class DilatedConv(nn.Module):
         `past` `[reach, d]` (this layer's last inputs; zeros at the start, as forward pads), and the last
         inputs once they are in. Only the new frames' products are computed. One stream has no batch axis:
         on frames of 128 channels, a batch axis costs a tenth more time per call."""
+        frames, dim = h.shape
         x = torch.cat([past, h])  # [reach + t, d]
-        # Each new frame's taps as one row; the weight [d, d, K] flattened to [d, d * K] matches its order.
-        taps = x.unfold(0, self.reach + 1, 1)[..., :: self.dilation].flatten(1)  # [t, d * K]
+        # Each new frame's taps as one row, (channel, tap) ordered as the weight [d, d, K] flattened to
+        # [d, d * K]: tap k of frame i is row i + k x dilation of x. One strided view, then one copy.
+        kernel = self.conv.weight.shape[-1]
+        taps = x.as_strided((frames, dim, kernel), (dim, 1, self.dilation * dim)).flatten(1)  # [t, d * K]
         h = F.gelu(F.linear(taps, self.conv.weight.flatten(1), self.conv.bias))  # [t, d]
-        return F.linear(h, self.proj.weight, self.proj.bias), x[x.shape[0] - self.reach :]
+        return F.linear(h, self.proj.weight, self.proj.bias), x.narrow(0, frames, self.reach)
 
 
 class SelfAttention(nn.Module):
@@ -104,18 +107,19 @@ class ResidualMotionBlock(nn.Module):
         return x + self.dropout(h)
 
     def step(
-        self, x: torch.Tensor, cond: torch.Tensor | None, past: list[torch.Tensor]
+        self, x: torch.Tensor, film: torch.Tensor | None, past: list[torch.Tensor]
     ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Streaming, for a block of causal convolutions alone, in eval mode: new frames `x` `[t, d]` with
-        their conditions `[t, d]` (or None) -> the block's output for them, given `past`, each
-        convolution's last inputs (see DilatedConv.step); returns the convolutions' new ones too."""
+        """Streaming, for a block of causal convolutions alone, in eval mode: new frames `x` `[t, d]` ->
+        the block's output for them, given `past`, each convolution's last inputs (see
+        DilatedConv.step); returns the convolutions' new ones too. `film` `[t, 2d]` is the block's
+        DenseFiLM projection of the frames' conditions (None: unconditioned)."""
         norm = self.norm
         h, pasts = F.layer_norm(x, norm.normalized_shape, norm.weight, norm.bias, norm.eps), []  # [t, d]
         for mixer, mixer_past in zip(self.mixers, past, strict=True):
             h, mixer_past = mixer.step(h, mixer_past)  # [t, d]
             pasts.append(mixer_past)
-        if self.film is not None and cond is not None:
-            h = self.film.step(h, cond)  # [t, d]
+        if film is not None:
+            h = modulate(h, film)  # [t, d]
         return x + h, pasts
 
     def stream_state(self) -> list[torch.Tensor]:
@@ -129,12 +133,13 @@ StackState = list[list[torch.Tensor]]
 
 
 def stack_step(
-    blocks: nn.ModuleList, x: torch.Tensor, cond: torch.Tensor | None, past: StackState
+    blocks: nn.ModuleList, x: torch.Tensor, films: list[torch.Tensor] | None, past: StackState
 ) -> tuple[torch.Tensor, StackState]:
-    """`blocks` (ResidualMotionBlock) streamed over new frames `x` `[t, d]`: their output and new state."""
+    """`blocks` (ResidualMotionBlock) streamed over new frames `x` `[t, d]`, block i modulated by
+    `films[i]` `[t, 2d]` (None: unconditioned): their output and new state."""
     state = []
-    for block, block_past in zip(blocks, past, strict=True):
-        x, block_past = block.step(x, cond, block_past)  # [t, d]
+    for i, (block, block_past) in enumerate(zip(blocks, past, strict=True)):
+        x, block_past = block.step(x, None if films is None else films[i], block_past)  # [t, d]
         state.append(block_past)
     return x, state
 

@@ -22,11 +22,11 @@ class DenseFiLM(nn.Module):
         params = self.proj(self.act(cond))  # [B, 2d] or [B, T, 2d]
         if params.dim() == 2:
             params = params.unsqueeze(1)  # [B, 1, 2d]
-        scale, shift = params.chunk(2, dim=-1)  # [B, T or 1, d] each
-        return (1 + scale) * h + shift  # [B, T, d]
+        return modulate(h, params)  # [B, T, d]
 
-    def step(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Frame by frame, for a stream without a batch axis: `h` and `cond` `[t, d]` -> `[t, d]`."""
-        params = nn.functional.linear(nn.functional.mish(cond), self.proj.weight, self.proj.bias)  # [t, 2d]
-        scale, shift = params.chunk(2, dim=-1)  # [t, d] each
-        return torch.addcmul(shift, h, scale + 1)  # [t, d]
+
+def modulate(h: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """`(1 + scale) * h + shift` for `params` = `[scale, shift]` `[..., 2d]`, the projected condition,
+    broadcast against `h` `[..., d]`."""
+    scale, shift = params.chunk(2, dim=-1)  # [..., d] each
+    return torch.addcmul(shift, h, scale + 1)
