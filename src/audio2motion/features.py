@@ -246,13 +246,13 @@ class FeatureStream:
         self.rate = self.sample_rate * self.new / self.orig  # after resampling
         device = featurizer.window.device
         # Resampling maps each block of `orig` input samples to `new` output samples, reading `reach`
-        # input samples either side of the block; the kernel is made once (AF.resample makes it each call).
-        self.resample: nn.Module = nn.Identity()
+        # input samples either side of the block, with torchaudio's filter `kernel` [2 reach + orig, new].
+        self.kernel: torch.Tensor | None = None
         self.reach = 0
         if (self.orig, self.new) != (1, 1):
-            self.resample = Resample(self.orig, self.new, **RESAMPLE_FILTER, dtype=torch.float32).to(device)
-            self.reach = self.resample.width
-        self.samples = torch.zeros(0, device=device)  # mono input from sample `self.start` (a block's first)
+            resample = Resample(self.orig, self.new, **RESAMPLE_FILTER, dtype=torch.float32)
+            self.kernel, self.reach = resample.kernel[:, 0].T.contiguous().to(device), resample.width
+        self.samples = torch.zeros(0, device=device)  # mono input from its sample `self.start`
         self.signal = torch.zeros(0, device=device)  # resampled, from its sample `self.offset`
         self.start = self.offset = self.received = self.blocks = self.next_frame = 0  # blocks resampled
         self.channels: int | None = None
@@ -294,20 +294,23 @@ class FeatureStream:
         return self._features(frames_out, final=True)
 
     def _resample(self, blocks: int | None) -> None:
-        """Appends the resampled blocks self.blocks..blocks-1 to `signal` (None: all to the end of the
-        input, which the resampler reads as zeros beyond, as it does for the whole audio), then drops the
-        input that later blocks do not read."""
-        if blocks is not None and blocks <= self.blocks:
+        """Appends blocks self.blocks..blocks-1 of the resampled signal to `signal` (None: all to the end of
+        the input, ceil(new x samples / orig) samples in all, as for the whole audio), then drops the input
+        that later blocks do not read."""
+        stop = -(-self.received // self.orig) if blocks is None else blocks
+        if stop <= self.blocks:
             return
-        # From enough blocks before the first new one that its kernel reads real input, not padding.
-        first = max(self.blocks - -(-self.reach // self.orig), 0)
-        end = self.received if blocks is None else min(blocks * self.orig + self.reach, self.received)
-        resampled = self.resample(self.samples[first * self.orig - self.start : end - self.start])
-        skip = (self.blocks - first) * self.new
-        resampled = resampled[skip:] if blocks is None else resampled[skip : (blocks - first) * self.new]
-        self.signal = torch.cat([self.signal, resampled])
-        self.blocks = -(-self.received // self.orig) if blocks is None else blocks
-        keep_from = max(self.blocks - -(-self.reach // self.orig), 0) * self.orig
+        # Block b reads input b x orig - reach .. (b + 1) x orig + reach, zeros beyond the audio.
+        first, last = self.blocks * self.orig - self.reach, stop * self.orig + self.reach
+        segment = self.samples[max(first, 0) - self.start : last - self.start]
+        front = max(-first, 0)
+        segment = nn.functional.pad(segment, (front, last - first - front - segment.shape[0]))
+        if self.kernel is not None:  # torchaudio's filter, each block's outputs one product
+            segment = (segment.unfold(0, self.kernel.shape[0], self.orig) @ self.kernel).flatten()
+        if blocks is None:
+            segment = segment[: -(-self.new * self.received // self.orig) - self.blocks * self.new]
+        self.signal, self.blocks = torch.cat([self.signal, segment]), stop
+        keep_from = max(stop * self.orig - self.reach, 0)
         self.samples, self.start = self.samples[keep_from - self.start :], keep_from
 
     def _features(self, stop: int, final: bool) -> torch.Tensor:
