@@ -39,10 +39,11 @@ class DilatedConv(nn.Module):
         x = torch.cat([past, h])  # [reach + t, d]
         # Each new frame's taps as one row, (channel, tap) ordered as the weight [d, d, K] flattened to
         # [d, d * K]: tap k of frame i is row i + k x dilation of x. One strided view, then one copy.
-        kernel = self.conv.weight.shape[-1]
-        taps = x.as_strided((frames, dim, kernel), (dim, 1, self.dilation * dim)).flatten(1)  # [t, d * K]
-        h = F.gelu(F.linear(taps, self.conv.weight.flatten(1), self.conv.bias))  # [t, d]
-        return F.linear(h, self.proj.weight, self.proj.bias), x.narrow(0, frames, self.reach)
+        conv, proj = self.conv, self.proj
+        weight = conv.weight  # [d, d, K]
+        taps = x.as_strided((frames, dim, weight.shape[-1]), (dim, 1, self.dilation * dim)).flatten(1)
+        h = F.gelu(F.linear(taps, weight.flatten(1), conv.bias))  # [t, d]
+        return F.linear(h, proj.weight, proj.bias), x.narrow(0, frames, self.reach)
 
 
 class SelfAttention(nn.Module):
