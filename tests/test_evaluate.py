@@ -126,7 +126,7 @@ def test_each_clip_gets_a_page_of_the_generated_motion_beside_the_truth(
         ["ground truth", 90],
     ]
     # over the dance's 3 s, with its music cut there (the music runs 2.5 s past it)
-    assert opened.value("viewer.audio.duration") == pytest.approx(3.0, abs=0.01)
+    assert opened.sound_seconds() == pytest.approx(3.0, abs=1 / 48000)
     generated, shown = opened.drawn(45)
     expected = joint_positions(torch.from_numpy(truth), layout)[45].numpy()
     np.testing.assert_allclose(shown["joints"], expected, atol=1e-3)

@@ -63,7 +63,7 @@ def test_each_logged_validation_writes_a_page_that_tensorboard_names(run_dir, br
     assert texts == [f"Open in a browser: `{page.resolve()}`" for page in pages]
     opened = Opened(browser_context, pages[-1], "#t=2")
     assert opened.value("viewer.panels.map(p => p.label)") == ["predicted", "truth"]
-    assert opened.value("viewer.audio.duration") == pytest.approx(6.0, abs=0.01)  # the clip's 6 s
+    assert opened.sound_seconds() == pytest.approx(6.0, abs=1 / 16000)  # the clip's 6 s
     assert all(len(drawn["values"]) > 0 for drawn in opened.drawn(2 * 30))
     assert opened.errors == []
 

@@ -254,7 +254,7 @@ def test_view_shows_a_data_set_clip_as_ground_truth_with_its_sound(tmp_path, bro
     assert result.returncode == 0, result.stderr
     opened = Opened(browser_context, out, "#t=2")
     assert opened.value("viewer.panels.map(p => p.label)") == [f"ground truth: {name}"]
-    assert opened.value("viewer.audio.duration") == pytest.approx(4.0, abs=0.01)
+    assert opened.sound_seconds() == pytest.approx(4.0, abs=1 / 16000)
     (drawn,) = opened.drawn(60)
     expected = positions(motion, reader.layout(root, 30, motion.shape[1]))[60]
     np.testing.assert_allclose(drawn["joints"], expected, atol=1e-3)
@@ -293,7 +293,7 @@ def test_infer_viewer_writes_one_page_of_the_samples_with_their_sound(tmp_path, 
     page = tmp_path / "out" / "song.html"
     opened = Opened(browser_context, page, "#t=2.5")
     assert opened.value("viewer.panels.map(p => p.label)") == ["sample 0 (seed 5)", "sample 1 (seed 6)"]
-    assert opened.value("viewer.audio.duration") == pytest.approx(6.0, abs=0.01)
+    assert opened.sound_seconds() == pytest.approx(6.0, abs=1 / RATE)
     for drawn, k in zip(opened.drawn(75), (0, 1), strict=True):
         motion = np.load(tmp_path / "out" / f"song_{k}.npz")["motion"]
         span = np.ptp(motion, axis=0)
