@@ -110,17 +110,16 @@ def untrained_module(
 
 
 # Dense bf16 tensor-core peaks (TFLOP/s, without sparsity) from the vendors' data sheets, by a name that
-# torch.cuda.get_device_name() holds; the first match counts, so the more specific names come first.
+# torch.cuda.get_device_name() holds; the longest name found in it counts ("H100 PCIe" before "H100").
 PEAK_BF16_TFLOPS = {
     "H100 PCIe": 756.0,
+    "H100 NVL": 835.0,
     "H100": 989.4,
     "H200": 989.4,
-    "GH200": 989.4,
     "A100": 312.0,
     "L40S": 362.1,
+    "L40": 181.0,
     "L4": 121.0,
-    "A10G": 70.0,
-    "RTX 4090": 165.2,
 }
 
 
@@ -132,7 +131,8 @@ def peak_tflops(device: str, configured: float | None) -> float | None:
     if not device.startswith("cuda"):
         return None
     name = torch.cuda.get_device_name(torch.device(device))
-    return next((peak for key, peak in PEAK_BF16_TFLOPS.items() if key in name), None)
+    found = [key for key in PEAK_BF16_TFLOPS if key in name]
+    return PEAK_BF16_TFLOPS[max(found, key=len)] if found else None
 
 
 def training_batch(module: Audio2MotionModule, windows: int, device: str = "cpu") -> dict:

@@ -13,16 +13,22 @@ from audio2motion.features import AudioFeaturizer, FeatureStream
 from audio2motion.inference import MotionGenerator
 
 
-def generator(model: str, window_seconds: float = 2.0) -> MotionGenerator:
+def generator(model: str, *overrides: str, window_seconds: float = 2.0) -> MotionGenerator:
+    """The model's MotionGenerator at width 32 with random weights, DenseFiLM's too (it starts as the
+    identity), and random normalisation statistics."""
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[f"model={model}", "model.net.dim=32", "model.net.dropout=0.0"])
+        overrides = [f"model={model}", "model.net.dim=32", "model.net.dropout=0.0", *overrides]
+        cfg = compose("train", overrides=overrides)
     torch.manual_seed(0)
     module = untrained_module(
         OmegaConf.to_container(cfg.model, resolve=True),
         OmegaConf.to_container(cfg.features, resolve=True),
         window_seconds,
     )
-    with torch.no_grad():  # non-trivial statistics, so that normalisation is exercised too
+    with torch.no_grad():  # non-trivial statistics and modulation, so that both are exercised too
+        for name, parameter in module.model.named_parameters():
+            if ".film." in name:
+                parameter.normal_(0, 0.2)
         module.feature_norm.set_stats(
             torch.randn(module.hparams.feature_dim), torch.rand(module.hparams.feature_dim) + 0.5
         )
@@ -53,6 +59,7 @@ def in_chunks(stream, audio: torch.Tensor, chunk: int) -> tuple[torch.Tensor, li
         (48000, 2, 0.5),
         (44101, 1, 0.02),
         (8000, 1, 1.7),
+        (48000, 2, 4.0),  # all in one push: 53,920 resampling blocks, in groups of RESAMPLE_GROUP
     ],
 )
 def test_feature_stream_equals_the_featurizer_on_the_whole_audio(sample_rate, channels, chunk_seconds):
@@ -85,6 +92,7 @@ def test_causal_model_reads_90_past_frames_and_windowed_inference_is_one_pass():
 )
 def test_stream_of_chunks_gives_offline_frames_as_soon_as_determined(sample_rate, channels, chunk_seconds):
     model = generator("densefilm_causal")
+    assert model.model.blocks[3].film.proj.weight.abs().max() > 0.1  # DenseFiLM modulates
     audio = waveform(sample_rate, 6.0, channels)
     chunk = round(chunk_seconds * sample_rate)
     streamed, counts = in_chunks(model.stream(sample_rate), audio, chunk)
@@ -98,6 +106,20 @@ def test_stream_of_chunks_gives_offline_frames_as_soon_as_determined(sample_rate
     due = ((heard - 0.032 - chunk_seconds - 0.001) * 30).floor().long() + 1  # frames past their limit
     assert (out >= due.clamp(min=0, max=180)).all()
     assert (out <= ((heard - 0.032) * 30).floor().long() + 1).all()  # and none before its audio is in
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["model.net.modulation=concat"], ["model.net.kernel_size=1"], ["model.net.mixing=[conv,conv]"]],
+    ids=["concat", "kernel_1", "two_convs"],
+)
+def test_other_causal_networks_stream_their_offline_frames(overrides):
+    model = generator("densefilm_causal", *overrides)
+    audio = waveform(48000, 3.0, 2)
+    streamed, _ = in_chunks(model.stream(48000), audio, 960)
+    offline = model.generate(audio, 48000).values
+    assert streamed.shape == offline.shape == (90, 9)
+    assert (streamed - offline).abs().max() < 1e-4 * offline.abs().max()
 
 
 def state_sizes(stream) -> list[int]:

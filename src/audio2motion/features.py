@@ -22,6 +22,9 @@ FEATURE_NAMES = ("mel", "onset", "rms", "centroid")
 MAX_RESAMPLE_PERIOD = 1000
 # torchaudio.functional.resample's filter, named so that FeatureStream knows how far it reaches.
 RESAMPLE_FILTER = {"lowpass_filter_width": 6, "rolloff": 0.99}
+# Resampling blocks FeatureStream computes in one product: its copy of their input windows stays a few
+# MB (about 14x the input at 48 kHz, whose windows of 41 samples step by 3).
+RESAMPLE_GROUP = 16384
 
 
 def num_frames(num_samples: int, sample_rate: int, fps: float) -> int:
@@ -305,8 +308,15 @@ class FeatureStream:
         segment = self.samples[max(first, 0) - self.start : last - self.start]
         front = max(-first, 0)
         segment = nn.functional.pad(segment, (front, last - first - front - segment.shape[0]))
-        if self.kernel is not None:  # torchaudio's filter, each block's outputs one product
-            segment = (segment.unfold(0, self.kernel.shape[0], self.orig) @ self.kernel).flatten()
+        if self.kernel is not None:  # torchaudio's filter: each block's outputs are one product
+            windows = segment.unfold(0, self.kernel.shape[0], self.orig)  # [blocks, 2 reach + orig]
+            # A group of blocks at a time: the product copies the windows, which overlap by 2 reach.
+            segment = torch.cat(
+                [
+                    (windows[i : i + RESAMPLE_GROUP] @ self.kernel).flatten()
+                    for i in range(0, len(windows), RESAMPLE_GROUP)
+                ]
+            )
         if blocks is None:
             segment = segment[: -(-self.new * self.received // self.orig) - self.blocks * self.new]
         self.signal, self.blocks = torch.cat([self.signal, segment]), stop

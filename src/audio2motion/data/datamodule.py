@@ -210,10 +210,11 @@ class MotionDataModule(L.LightningDataModule):
         device = trainer.strategy.root_device if trainer else torch.device("cpu")
         resident = self.resident is True or (self.resident == "auto" and device.type == "cuda")
         dataset = WindowDataset(self.clips["train"], self.window, self.stride, jitter=True, indices=resident)
-        self.resident_windows = ResidentWindows(dataset, device) if resident else None
         replicas, rank = (trainer.world_size, trainer.global_rank) if trainer else (1, 0)
         sampler = WindowSampler(dataset, self.seed, num_replicas=replicas, rank=rank)
-        return self._loader("train", dataset, sampler)
+        loader = self._loader("train", dataset, sampler)  # refuses an empty split first
+        self.resident_windows = ResidentWindows(dataset, device) if resident else None
+        return loader
 
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         """Resident training windows: the batch of indices cut from the clips on the device."""

@@ -34,7 +34,7 @@ def blend_windows(windows: torch.Tensor, starts: list[int], frames: int, overlap
 class ExactWindows(nn.Module):
     """A network of convolutions alone (`model.context` = (past, future) frames), run `window` frames at a
     time, each with the frames its convolutions read before and after it: exactly one pass over the
-    whole input, in bounded memory. `run` goes on from given preceding features, for streams."""
+    whole input, in bounded memory."""
 
     def __init__(self, model: Audio2Motion, motion_norm: Normalizer, window: int):
         super().__init__()
@@ -46,20 +46,14 @@ class ExactWindows(nn.Module):
     def forward(self, features: torch.Tensor, overlap: int) -> torch.Tensor:
         """Normalised features `[T, F]` -> motion `[T, D]` in the data's units. `overlap` is unused (the
         windows do not blend); it keeps the call BlendedWindows's."""
-        return self.run(features, features[:0])
-
-    def run(self, features: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
-        """Normalised features `[t, F]` -> motion `[t, D]`, where `before` `[c, F]` holds the normalised
-        features that precede them (empty at the start; `past` frames are all that count)."""
-        known = torch.cat([before, features])  # [c + t, F]
-        first, end = known.shape[0] - features.shape[0], known.shape[0]
+        end = features.shape[0]
         motion = []
-        for start in range(first, end, self.window):
+        for start in range(0, end, self.window):
             stop = min(start + self.window, end)
             begin = max(start - self.past, 0)
-            pred = self.model(known[None, begin : min(stop + self.future, end)])[0]  # [w, D]
+            pred = self.model(features[None, begin : min(stop + self.future, end)])[0]  # [w, D]
             motion.append(self.motion_norm.inverse(pred[start - begin : stop - begin]))
-        return torch.cat(motion)  # [t, D]
+        return torch.cat(motion)  # [T, D]
 
 
 class BlendedWindows(nn.Module):

@@ -126,13 +126,13 @@ class MotionNetwork(nn.Module):
         return out if step == 1 else from_controls(out, frames, step)  # [B, T, D]
 
     def joined(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """With `modulation="concat"`, the block input `x` `[B, T, d]` joined to its condition and projected
-        back to width d; `x` itself with DenseFiLM."""
+        """With `modulation="concat"`, the block input `x` `[B, T, d]` (or one stream's `[t, d]`) joined to
+        its condition and projected back to width d; `x` itself with DenseFiLM."""
         if self.concat is None:
             return x
-        if cond.dim() == 2:
+        if cond.dim() < x.dim():  # one vector per clip `[B, d]`
             cond = cond.unsqueeze(1).expand(-1, x.shape[1], -1)  # [B, T, d]
-        return self.concat(torch.cat([x, cond], dim=-1))  # [B, T, d]
+        return self.concat(torch.cat([x, cond], dim=-1))  # [B, T, d] ([t, d] streaming)
 
 
 class Audio2Motion(MotionNetwork):
@@ -181,6 +181,6 @@ class Audio2Motion(MotionNetwork):
         films = None
         if state.film is not None:  # every block's DenseFiLM projection of the condition in one product
             films = nn.functional.linear(nn.functional.mish(cond), *state.film)  # [t, blocks x 2d]
-            films = films.view(frames, len(self.blocks), -1).unbind(1)  # blocks x [t, 2d]
+            films = films.view(frames, len(self.blocks), 2 * self.dim).unbind(1)  # blocks x [t, 2d]
         x, blocks = stack_step(self.blocks, x, films, state.blocks)  # [t, d]
         return self.head(self.norm(x)), StreamState(encoder, blocks, state.film)  # [t, D]

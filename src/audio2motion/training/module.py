@@ -295,7 +295,8 @@ class Audio2MotionModule(L.LightningModule):
             },
             {"name": no_decay, "params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
         ]
-        # Fused on a GPU: one kernel updates every parameter, where the default launches several per tensor.
+        # Fused on a GPU: one kernel updates every parameter, where the default (foreach) launches one per
+        # operation of the update. A resumed run keeps its checkpoint's choice (load_state_dict restores it).
         fused = self.device.type == "cuda"
         optimizer = torch.optim.AdamW(groups, lr=opt["lr"], betas=tuple(opt["betas"]), fused=fused)
         sched, progress = self.hparams.scheduler, self.run_progress()

@@ -18,7 +18,7 @@ from audio2motion.training.module import PARAMETER_GROUPS
 log = logging.getLogger(__name__)
 
 # Data settings a resumed run may change: where the files are and how they are loaded.
-DATA_RUN_ONLY = ("root", "num_workers", "persistent_workers", "pin_memory", "cache_dir")
+DATA_RUN_ONLY = ("root", "num_workers", "persistent_workers", "pin_memory", "resident", "cache_dir")
 # Trainer settings that decide the weights; the others (run length, devices, logging) may change.
 TRAINER_EXACT = ("precision", "accumulate_grad_batches", "gradient_clip_val", "gradient_clip_algorithm")
 
