@@ -23,11 +23,8 @@ class MotionStream:
     def __init__(self, generator: "MotionGenerator", sample_rate: int):
         if generator.sampler is not None:
             raise ValueError("streaming needs a regression model; this one samples (objective=diffusion)")
-        self.model, self.feature_norm, self.motion_norm = (
-            generator.model,
-            generator.feature_norm,
-            generator.motion_norm,
-        )
+        self.model, self.motion_norm = generator.model, generator.motion_norm
+        self.feature_norm = generator.feature_norm
         self.state = self.model.stream_state()
         self.features = FeatureStream(generator.featurizer, sample_rate)
 
