@@ -122,6 +122,24 @@ def test_other_causal_networks_stream_their_offline_frames(overrides):
     assert (streamed - offline).abs().max() < 1e-4 * offline.abs().max()
 
 
+def test_a_push_runs_torch_on_one_thread_and_gives_the_threads_back(monkeypatch):
+    stream = generator("densefilm_causal").stream(16000)
+    seen, step = [], stream.model.step
+    monkeypatch.setattr(
+        stream.model, "step", lambda *args: seen.append(torch.get_num_threads()) or step(*args)
+    )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        frames = [stream.push(torch.zeros(8000)).shape[0] for _ in range(2)] + [stream.finish().shape[0]]
+        assert frames == [15, 15, 0] and seen == [1, 1] and torch.get_num_threads() == 2
+        with pytest.raises(ValueError, match="chunk has 2 channels"):  # given back after an error too
+            stream.push(torch.zeros(2, 320))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
 def state_sizes(stream) -> list[int]:
     """The lengths of everything a MotionStream keeps: the featurizer's input and signal tails, and
     each convolution's last inputs."""

@@ -1,5 +1,7 @@
 """Streaming inference: motion frame by frame while the audio arrives."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import torch
@@ -8,6 +10,20 @@ from audio2motion.features import FeatureStream
 
 if TYPE_CHECKING:
     from audio2motion.inference.generator import MotionGenerator
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """torch on one CPU thread while inside. A push's operations hold a frame or two: too small to share
+    out, and while other programs keep the cores busy (a renderer beside a live avatar), torch's threads
+    wait on each other at every operation. torch's thread count is the process's, so other Python threads'
+    torch work runs on one thread meanwhile."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class MotionStream:
@@ -31,12 +47,14 @@ class MotionStream:
     @torch.inference_mode()
     def push(self, chunk: torch.Tensor) -> torch.Tensor:
         """`chunk` `[samples]` or `[channels, samples]` -> motion `[t, D]` of the frames it completed."""
-        return self._motion(self.features.push(chunk))
+        with one_thread():
+            return self._motion(self.features.push(chunk))
 
     @torch.inference_mode()
     def finish(self) -> torch.Tensor:
         """Motion `[t, D]` of the frames left at the end of the audio."""
-        return self._motion(self.features.finish())
+        with one_thread():
+            return self._motion(self.features.finish())
 
     def _motion(self, features: torch.Tensor) -> torch.Tensor:
         if features.shape[0] == 0:
