@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 import torch
+from torch._dynamo.utils import counters
 from torch.utils.flop_counter import FlopCounterMode
 
 from audio2motion.data.datamodule import MotionDataModule
@@ -21,6 +22,7 @@ from audio2motion.data.synthetic import SyntheticRules, synthesize_clip, write_s
 from audio2motion.features import AudioFeaturizer
 from audio2motion.inference import MotionGenerator
 from audio2motion.training.module import Audio2MotionModule
+from audio2motion.training.run import compile_network
 
 MOTION_DIM = len(SyntheticRules().channels)
 FPS = 30.0  # motion frames per second of every measurement, as in the synthetic data set
@@ -154,12 +156,17 @@ def training_flops(module: Audio2MotionModule) -> float:
     return float(counter.get_total_flops())
 
 
-def _train_rate(model: dict, features: dict, settings: dict, device: str, results) -> None:
-    """Child process: the windows of `steps` optimiser steps, their seconds, windows per second, and the
-    process's peak memory. bf16 autocast on a GPU, as trainer=gpu trains (precision bf16-mixed), fused
-    AdamW there."""
+def _train_rate(
+    model: dict, features: dict, settings: dict, compile_settings: dict, device: str, results
+) -> None:
+    """Child process: the windows of `steps` optimiser steps, their seconds, windows per second, the
+    process's peak memory, and the graphs torch.compile made (0 uncompiled; more than one forward graph
+    means graph breaks or recompiling). bf16 autocast on a GPU, as trainer=gpu trains (precision
+    bf16-mixed), fused AdamW there; the network compiled as `compile_settings` (conf/compile) say, as
+    train.py compiles it, during the warm-up steps."""
     torch.manual_seed(0)
     module = untrained_module(model, features, settings["window_seconds"]).to(device)
+    compile_network(module, compile_settings)
     cuda = device.startswith("cuda")
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, fused=cuda)
     batch = training_batch(module, settings["batch_size"], device)
@@ -189,16 +196,24 @@ def _train_rate(model: dict, features: dict, settings: dict, device: str, result
     )
     windows = settings["steps"] * settings["batch_size"]
     results.put(
-        {"windows": windows, "seconds": seconds, "windows_per_s": windows / seconds, "peak_mb": peak_mb}
+        {
+            "windows": windows,
+            "seconds": seconds,
+            "windows_per_s": windows / seconds,
+            "peak_mb": peak_mb,
+            "compiled_graphs": counters["stats"]["unique_graphs"],
+        }
     )
 
 
-def train_rate(model: dict, features: dict, settings: dict, device: str) -> dict:
+def train_rate(model: dict, features: dict, settings: dict, compile_settings: dict, device: str) -> dict:
     """Training throughput and peak memory of one model, measured in a fresh process so that the peak
     is this model's alone (on the CPU it is the process's resident set, interpreter and torch included)."""
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=_train_rate, args=(model, features, settings, device, results))
+    child = context.Process(
+        target=_train_rate, args=(model, features, settings, compile_settings, device, results)
+    )
     child.start()
     measured = results.get()
     child.join()

@@ -47,6 +47,12 @@ def table(results: dict) -> str:
                     f"{rates['audio2motion'] / rates[peer]:.1f}x",
                 )
             )
+    settings = results["compile"]
+    compiled = (
+        f", torch.compile mode={settings['mode']} backend={settings['backend']}"
+        if settings["enabled"]
+        else ""
+    )
     data = results["data"]["windows_per_s"]
     consumed = results["models"][results["default_model"]]["train"]["windows_per_s"]
     rows.append(("data loader (windows / s)", f"{data:,.0f}"))
@@ -56,8 +62,13 @@ def table(results: dict) -> str:
         rows.append((f"{name}: forward GFLOPs per s of motion", f"{model['gflops_per_motion_second']:.2f}"))
         train = model["train"]
         rows.append(
-            (f"{name}: training on {results['device']} (windows / s)", f"{train['windows_per_s']:.1f}")
+            (
+                f"{name}: training on {results['device']}{compiled} (windows / s)",
+                f"{train['windows_per_s']:.1f}",
+            )
         )
+        if settings["enabled"]:
+            rows.append((f"{name}: graphs compiled", f"{train['compiled_graphs']}"))
         rows.append((f"{name}: training peak memory (MiB)", f"{train['peak_mb']:,.0f}"))
         rows.append(
             (
@@ -116,11 +127,13 @@ def main(cfg: DictConfig) -> None:
     run_dir = Path(HydraConfig.get().runtime.output_dir)
     bench = OmegaConf.to_container(cfg.benchmark, resolve=True)
     features = OmegaConf.to_container(cfg.features, resolve=True)
+    compile_settings = OmegaConf.to_container(cfg.compile, resolve=True)
     audio, window_seconds, started = bench["audio"], bench["train"]["window_seconds"], time.perf_counter()
     results = {
         "command": shlex.join(["python", "benchmarks/speed.py", *sys.argv[1:]]),
         "hardware": hardware(),
         "device": cfg.device,
+        "compile": compile_settings,
         "default_model": bench["models"][0],
         "features": feature_rates(audio["seconds"], audio["sample_rate"], features, bench["repeats"]),
         "data": data_rate(run_dir / "data", features, bench["data"]),
@@ -131,7 +144,7 @@ def main(cfg: DictConfig) -> None:
         model = composed("model", name)
         module = untrained_module(model, features, window_seconds)
         flops = training_flops(module)
-        train = train_rate(model, features, bench["train"], cfg.device)
+        train = train_rate(model, features, bench["train"], compile_settings, cfg.device)
         results["models"][name] = {
             **model_cost(module),
             "train_gflops_per_window": flops / 1e9,

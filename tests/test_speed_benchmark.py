@@ -13,6 +13,7 @@ import torch
 from conftest import run_script
 from hydra import compose, initialize_config_dir
 from measurements import (
+    _train_rate,
     best_seconds,
     model_cost,
     peak_tflops,
@@ -21,7 +22,9 @@ from measurements import (
     utilisation,
 )
 from omegaconf import OmegaConf
+from speed import table
 from test_config import CONF
+from torch._dynamo.utils import counters
 
 from audio2motion.data.synthetic import SyntheticRules
 from audio2motion.features import AudioFeaturizer
@@ -82,6 +85,7 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     assert train["windows"] == STEPS * BATCH == 32
     assert train["windows_per_s"] == pytest.approx(32 / train["seconds"])
     assert train["peak_mb"] > 100
+    assert results["compile"]["enabled"] is False and train["compiled_graphs"] == 0
 
     # Parameters: the default model's, counted here from its config.
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -184,6 +188,38 @@ def test_tiny_speed_benchmark_reports_rates_consistent_with_its_measurements(tmp
     for measure, keys in pairs.items():
         cells = rows[measure].split(" / ")
         assert all(shows(cell, stream[key]) for cell, key in zip(cells, keys, strict=True)), rows[measure]
+
+    # Timed compiled (compile.enabled=true), the training row says how, and the graphs compiled follow it.
+    results["compile"] |= {"enabled": True, "mode": "max-autotune", "backend": "inductor"}
+    train["compiled_graphs"] = 3
+    compiled = table_rows(table(results))
+    assert compiled.pop("densefilm: graphs compiled") == "3"
+    label = "densefilm: training on cpu, torch.compile mode=max-autotune backend=inductor (windows / s)"
+    assert compiled.pop(label) == rows.pop(f"densefilm: training on {results['device']} (windows / s)")
+    assert compiled.pop("densefilm: MFU (of an unknown dense bf16 peak)").startswith("peak unknown")
+    assert compiled == rows
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_training_is_timed_compiled_as_train_py_compiles_when_asked(enabled):
+    # The eager backend: dynamo captures the graphs as with inductor, without a C++ compiler's minute.
+    settings = {"window_seconds": 1.0, "batch_size": 2, "warmup_steps": 1, "steps": 2}
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"compile.enabled={enabled}", "compile.backend=eager"])
+    counters.clear()  # the child process of the benchmark starts with none
+    measured = []
+    _train_rate(
+        OmegaConf.to_container(cfg.model, resolve=True),
+        OmegaConf.to_container(cfg.features, resolve=True),
+        settings,
+        OmegaConf.to_container(cfg.compile, resolve=True),
+        "cpu",
+        SimpleNamespace(put=measured.append),
+    )
+    (train,) = measured
+    assert train["windows"] == 4 and train["windows_per_s"] == pytest.approx(4 / train["seconds"])
+    # one graph per call of the network when compiled (it sees the same shapes at every step); none eager
+    assert train["compiled_graphs"] == (1 if enabled else 0)
 
 
 def test_best_seconds_is_the_fastest_timed_call_after_an_untimed_one(monkeypatch):

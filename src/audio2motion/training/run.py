@@ -32,6 +32,14 @@ def build_module(cfg: DictConfig, datamodule) -> Audio2MotionModule:
     return module
 
 
+def compile_network(module: Audio2MotionModule, settings) -> None:
+    """torch.compile the module's network as `settings` (conf/compile) say, in place: the state dict
+    keeps its names, so checkpoints do not change."""
+    if settings["enabled"]:
+        log.info("torch.compile(mode=%s, backend=%s) on the network", settings["mode"], settings["backend"])
+        module.model.compile(mode=settings["mode"], backend=settings["backend"])
+
+
 def _instantiate_all(group: DictConfig | None, **tensorboard_kwargs) -> list:
     """Each entry of a callbacks or logger group that names a `_target_`; TensorBoard loggers also get
     `tensorboard_kwargs`."""
@@ -52,9 +60,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()
     datamodule.setup("fit")
     module = build_module(cfg, datamodule)
-    if cfg.compile.enabled:  # in place: the state dict keeps its names, so checkpoints do not change
-        log.info("torch.compile(mode=%s, backend=%s) on the network", cfg.compile.mode, cfg.compile.backend)
-        module.model.compile(mode=cfg.compile.mode, backend=cfg.compile.backend)
+    compile_network(module, cfg.compile)
     ckpt_path, tensorboard = None, {}
     if cfg.get("resume"):
         ckpt_path, step = resume_checkpoint(cfg)
