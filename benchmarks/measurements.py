@@ -180,18 +180,18 @@ def _train_rate(
 
     for _ in range(settings["warmup_steps"]):
         step()
-    if device.startswith("cuda"):
+    if cuda:
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     for _ in range(settings["steps"]):
         step()
-    if device.startswith("cuda"):
+    if cuda:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     peak_mb = (
         torch.cuda.max_memory_allocated() / 2**20
-        if device.startswith("cuda")
+        if cuda
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     )
     windows = settings["steps"] * settings["batch_size"]
