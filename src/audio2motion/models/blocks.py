@@ -34,7 +34,9 @@ class DilatedConv(nn.Module):
         """Streaming, for a causal convolution: the output `[t, d]` of new frames `h` `[t, d]` that follow
         `past` `[reach, d]` (this layer's last inputs; zeros at the start, as forward pads), and the last
         inputs once they are in. Only the new frames' products are computed. One stream has no batch axis:
-        on frames of 128 channels, a batch axis costs a tenth more time per call."""
+        on frames of 128 channels, a batch axis costs a tenth more time per call. The step calls the
+        layers' functions on their weights, as ResidualMotionBlock.step does: calling the modules made a
+        frame 14 to 25 % slower."""
         frames, dim = h.shape
         x = torch.cat([past, h])  # [reach + t, d]
         # Each new frame's taps as one row, (channel, tap) ordered as the weight [d, d, K] flattened to
